@@ -1,0 +1,45 @@
+// gemma3n-cli: developer and user tools around the runtime (dump, greedy, generate, tokenize, bench, ...).
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+#include "cli/commands.h"
+
+namespace {
+struct Command {
+  const char* name;
+  int (*fn)(int, char**);
+  const char* help;
+};
+
+constexpr Command kCommands[] = {
+    {"dump", gs::cli::cmd_dump, "write logits.npy / hidden_states.npy for token ids (parity checks)"},
+    {"greedy", gs::cli::cmd_greedy, "greedy KV-cached decode of token ids, prints {\"tokens\":[...]}"},
+};
+
+void usage() {
+  std::fprintf(stderr, "usage: gemma3n-cli <command> [options]\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(stderr, "  %-18s %s\n", c.name, c.help);
+  std::fprintf(stderr, "\nRun 'gemma3n-cli <command> --help' for a command's options.\n");
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    usage();
+    return argc < 2 ? 2 : 0;
+  }
+  for (const auto& c : kCommands) {
+    if (std::strcmp(argv[1], c.name) == 0) {
+      try {
+        return c.fn(argc - 1, argv + 1);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "gemma3n-cli %s: %s\n", c.name, e.what());
+        return 1;
+      }
+    }
+  }
+  std::fprintf(stderr, "gemma3n-cli: unknown command '%s'\n", argv[1]);
+  usage();
+  return 2;
+}

@@ -1,0 +1,68 @@
+#include "cli/model_options.h"
+
+#include <cstdio>
+
+#include "runtime/core/npy.h"
+#include "runtime/models/gemma3n/matformer_presets.h"
+
+namespace gs::cli {
+
+void add_model_options(CLI::App& app, ModelOptions* o) {
+  app.add_option("--model", o->model_dir, "Hugging Face model directory")->required();
+  app.add_option("--weights", o->weights, "weight format: auto|f32|bf16|q8|q4")->capture_default_str();
+  app.add_option("--slice", o->slice, "MatFormer slice: preset name or slice JSON file");
+  app.add_option("--threads", o->threads, "compute threads (0 = all cores)")->capture_default_str();
+  app.add_option("--max-context", o->max_context, "maximum context length")->capture_default_str();
+}
+
+std::unique_ptr<LoadedModel> load_model(const ModelOptions& o) {
+  using namespace runtime;
+  auto lm = std::make_unique<LoadedModel>();
+  lm->ctx = std::make_unique<ComputeContext>(o.threads);
+  gemma3n::TextModelOptions mo;
+  mo.max_context = o.max_context;
+  if (o.weights != "auto") {
+    mo.format_auto = false;
+    if (!parse_weight_format(o.weights, &mo.format)) {
+      std::fprintf(stderr, "error: unknown --weights '%s' (auto|f32|bf16|q8|q4)\n", o.weights.c_str());
+      return nullptr;
+    }
+  }
+  auto m = gemma3n::TextModel::load(o.model_dir, mo, *lm->ctx);
+  if (!m.ok()) {
+    std::fprintf(stderr, "error: %s\n", m.error().message.c_str());
+    return nullptr;
+  }
+  lm->model = std::move(m).value();
+  lm->plan = lm->model->full();
+  if (!o.slice.empty()) {
+    auto spec = gemma3n::resolve_slice(o.slice, lm->model->text_config());
+    if (!spec.ok()) {
+      std::fprintf(stderr, "error: %s\n", spec.error().message.c_str());
+      return nullptr;
+    }
+    auto plan = gemma3n::slice_plan(lm->model->text_config(), *spec);
+    if (!plan.ok()) {
+      std::fprintf(stderr, "error: %s\n", plan.error().message.c_str());
+      return nullptr;
+    }
+    lm->plan = std::move(plan).value();
+  }
+  return lm;
+}
+
+bool read_ids(const std::string& path, std::vector<int32_t>* ids) {
+  auto a = runtime::read_npy(path);
+  if (!a.ok()) {
+    std::fprintf(stderr, "error: %s\n", a.error().message.c_str());
+    return false;
+  }
+  if (a->shape.size() > 2 || (a->shape.size() == 2 && a->shape[0] != 1)) {
+    std::fprintf(stderr, "error: ids must be 1-D or [1, seq]\n");
+    return false;
+  }
+  for (int64_t v : a->to_i64()) ids->push_back(static_cast<int32_t>(v));
+  return true;
+}
+
+}  // namespace gs::cli

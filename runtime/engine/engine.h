@@ -1,0 +1,55 @@
+// The engine: one thread that owns the model, the KV caches and the sequences. Everyone else
+// talks to it through submit() (thread-safe, returns at once) and the EventSink of each request.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/core/status.h"
+#include "runtime/engine/request.h"
+
+namespace gs::runtime {
+
+struct EngineOptions {
+  std::string model_dir;
+  std::string weights = "auto";   // f32 | bf16 | q8 | q4 | auto (storage dtype)
+  int threads = 0;                // compute threads, 0 = all cores
+  int max_batch = 8;              // sequences decoded together
+  int max_queue = 64;             // waiting requests before submit() answers kResourceExhausted
+  int max_context = 32768;
+  int prefill_chunk = 512;
+  std::string default_size;       // MatFormer size id used without a budget ("" = full model)
+};
+
+struct ModelInfo {
+  std::string id;                 // size id: the model name, or "<model>:<slice>" ids
+  int64_t effective_params = 0;
+  bool loaded = false;
+};
+
+struct EngineStats {
+  int64_t requests_total = 0, requests_active = 0, queue_depth = 0;
+  int64_t prompt_tokens_total = 0, completion_tokens_total = 0;
+  double prefill_tokens_per_s = 0, decode_tokens_per_s = 0;
+  int64_t kv_bytes_in_use = 0;
+  struct Group { std::string name; int64_t params = 0; int64_t resident_bytes = 0; int64_t mapped_bytes = 0; std::string state; };
+  std::vector<Group> groups;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  // Thread-safe. Errors: kInvalidArgument (bad request), kResourceExhausted (queue full),
+  // kUnavailable (shutting down).
+  virtual Expected<RequestHandle> submit(GenerationRequest req) = 0;
+  virtual std::vector<ModelInfo> models() const = 0;
+  virtual EngineStats stats() const = 0;
+  virtual bool ready() const = 0;
+  // Stops accepting, cancels what is still running after `deadline_s`, joins the thread.
+  virtual void shutdown(double deadline_s) = 0;
+};
+
+// Creates the engine and loads the text model (blocking). Throws LoadError on a bad model.
+std::unique_ptr<Engine> create_engine(const EngineOptions& opts);
+
+}  // namespace gs::runtime

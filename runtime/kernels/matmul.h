@@ -1,0 +1,72 @@
+// The one matmul interface of the runtime: y[n, rows] = x[n, cols] · Wᵀ for a weight W stored
+// PyTorch-style as [rows = out_features, cols = in_features] in any supported format.
+// Every linear layer of every model goes through matmul(), so new weight formats plug in here
+// without touching model code. MatFormer slices are views: first_rows / first_cols, no copies.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "runtime/core/threading.h"
+#include "runtime/weights/safetensors.h"
+
+namespace gs::runtime {
+
+enum class WeightFormat {
+  kF32,   // float32
+  kBF16,  // bfloat16 (as shipped)
+  kQ8,    // 8-bit blocks of 32 along cols, one f16... scale per block (see kernels/quant.h)
+  kQ4,    // 4-bit blocks of 32 along cols
+};
+const char* weight_format_name(WeightFormat f);
+bool parse_weight_format(const std::string& s, WeightFormat* out);
+
+struct WeightView {
+  WeightFormat format = WeightFormat::kF32;
+  int64_t rows = 0;        // out features
+  int64_t cols = 0;        // in features (used part)
+  size_t row_bytes = 0;    // stride between rows in bytes
+  const uint8_t* data = nullptr;
+
+  // Leading `n` output rows (MatFormer gate/up slices).
+  WeightView first_rows(int64_t n) const;
+  // Leading `n` input columns (MatFormer down_proj slices); quantized formats need n % 32 == 0.
+  WeightView first_cols(int64_t n) const;
+  bool empty() const { return data == nullptr; }
+  size_t bytes() const { return row_bytes * static_cast<size_t>(rows); }
+};
+
+// A weight converted into owned, 64-byte-aligned storage.
+class OwnedWeight {
+ public:
+  OwnedWeight() = default;
+  const WeightView& view() const { return view_; }
+  size_t bytes() const { return size_; }
+  // Converts a 2-D checkpoint tensor to `format`.
+  static OwnedWeight from_tensor(const TensorRef& t, WeightFormat format);
+  // From float32 rows (e.g. a slice assembled by hand).
+  static OwnedWeight from_f32(const float* data, int64_t rows, int64_t cols, WeightFormat format);
+
+ private:
+  struct Free { void operator()(uint8_t* p) const; };
+  std::unique_ptr<uint8_t, Free> storage_;
+  size_t size_ = 0;
+  WeightView view_;
+};
+
+// y[i, r] = sum_c x[i, c] * W[r, c]. x has row stride x_stride, y row stride y_stride (elements).
+// Parallel over the context's threads; no allocation for n <= 16 (the decode path).
+void matmul(const ComputeContext& ctx, const WeightView& w, const float* x, int64_t n, int64_t x_stride, float* y,
+            int64_t y_stride);
+inline void matmul(const ComputeContext& ctx, const WeightView& w, const float* x, int64_t n, float* y) {
+  matmul(ctx, w, x, n, w.cols, y, w.rows);
+}
+
+// Scalar reference of matmul() for any format (tests compare every optimised path to it).
+void matmul_reference(const WeightView& w, const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride);
+
+// Widens row r of W into dst[cols] (embedding lookups through the same storage as the LM head).
+void weight_row_to_f32(const WeightView& w, int64_t r, float* dst);
+
+}  // namespace gs::runtime

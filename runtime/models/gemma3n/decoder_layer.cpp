@@ -1,0 +1,163 @@
+// One Gemma 3n decoder layer (spec §3.4): AltUp predict -> norm + LAuReL -> attention -> MLP
+// (gaussian top-k sparsity) -> AltUp correct -> per-layer input injection. Mirrors HF
+// Gemma3nTextDecoderLayer.forward.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "runtime/kernels/ops.h"
+#include "runtime/models/gemma3n/text_blocks.h"
+
+namespace gs::runtime::gemma3n {
+namespace {
+
+// m[T, N] = tanh(router(RMSNorm(x; router_norm) / D)).
+void router_modalities(const ComputeContext& ctx, const LayerWeights& lw, const TextConfig& c, const float* x,
+                       int64_t T, float* m) {
+  const int64_t D = c.hidden_size;
+  std::vector<float> r(static_cast<size_t>(T * D));
+  ops::rms_norm(x, lw.router_norm.data(), T, D, static_cast<float>(c.rms_norm_eps), r.data());
+  const float inv_d = 1.0f / static_cast<float>(D);
+  for (auto& v : r) v *= inv_d;
+  matmul(ctx, lw.modality_router, r.data(), T, m);
+  for (int64_t i = 0; i < T * c.altup_num_inputs; ++i) m[i] = std::tanh(m[i]);
+}
+
+// pred[N, T, D]: pred_j = X_j + sum_i c[N*j + i] X_i, with c = prediction_coefs · m.
+void altup_predict(const ComputeContext& ctx, const LayerWeights& lw, const TextConfig& c, const float* X, int64_t T,
+                   float* pred) {
+  const int64_t D = c.hidden_size, N = c.altup_num_inputs;
+  std::vector<float> m(static_cast<size_t>(T * N));
+  router_modalities(ctx, lw, c, X + c.altup_active_idx * T * D, T, m.data());
+  std::vector<float> coef(static_cast<size_t>(N * N));
+  for (int64_t t = 0; t < T; ++t) {
+    for (int64_t k = 0; k < N * N; ++k) {
+      float s = 0;
+      for (int64_t i = 0; i < N; ++i) s += lw.prediction_coefs[k * N + i] * m[t * N + i];
+      coef[k] = s;
+    }
+    for (int64_t j = 0; j < N; ++j) {
+      float* out = pred + (j * T + t) * D;
+      std::memcpy(out, X + (j * T + t) * D, D * sizeof(float));
+      for (int64_t i = 0; i < N; ++i) ops::axpy(coef[j * N + i], X + (i * T + t) * D, out, D);
+    }
+  }
+}
+
+// X[N, T, D] <- pred_i + k_i (h2 - pred_active), k = clip(correction_coefs) · m' + 1.
+void altup_correct(const ComputeContext& ctx, const LayerWeights& lw, const TextConfig& c, const float* pred,
+                   const float* h2, int64_t T, float* X) {
+  const int64_t D = c.hidden_size, N = c.altup_num_inputs;
+  std::vector<float> m(static_cast<size_t>(T * N));
+  router_modalities(ctx, lw, c, h2, T, m.data());
+  const float clip = static_cast<float>(c.altup_coef_clip);
+  const float* active = pred + c.altup_active_idx * T * D;
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < N; ++i) {
+      float k = 0;
+      for (int64_t j = 0; j < N; ++j) k += std::clamp(lw.correction_coefs[i * N + j], -clip, clip) * m[t * N + j];
+      k += 1.0f;
+      const float* p = pred + (i * T + t) * D;
+      float* out = X + (i * T + t) * D;
+      for (int64_t d = 0; d < D; ++d) out[d] = p[d] + k * (h2[t * D + d] - active[t * D + d]);
+    }
+}
+
+// laurel[T, D] = an + RMSNorm(right(left(an)); post_laurel_norm).
+void laurel(const ComputeContext& ctx, const LayerWeights& lw, const TextConfig& c, const float* an, int64_t T,
+            float* out) {
+  std::vector<float> mid(static_cast<size_t>(T * c.laurel_rank));
+  matmul(ctx, lw.laurel_left, an, T, mid.data());
+  matmul(ctx, lw.laurel_right, mid.data(), T, out);
+  ops::rms_norm(out, lw.post_laurel_norm.data(), T, c.hidden_size, static_cast<float>(c.rms_norm_eps), out);
+  for (int64_t i = 0; i < T * c.hidden_size; ++i) out[i] += an[i];
+}
+
+// g <- relu(g - (mean + std * z)) per row: keep the top (1 - sparsity) of a fitted gaussian.
+void gaussian_topk(float* g, int64_t T, int64_t F, float sparsity) {
+  // z = Φ⁻¹(sparsity) = sqrt(2) erfinv(2p - 1), by Newton on erf (double) from a rational start.
+  const double p = static_cast<double>(sparsity);
+  double z = 0;
+  for (int it = 0; it < 60; ++it) {
+    const double cdf = 0.5 * std::erfc(-z / std::sqrt(2.0));
+    const double pdf = std::exp(-0.5 * z * z) / std::sqrt(2.0 * M_PI);
+    z -= (cdf - p) / std::max(pdf, 1e-300);
+  }
+  const float zf = static_cast<float>(z);
+  for (int64_t t = 0; t < T; ++t) {
+    float* row = g + t * F;
+    double s = 0;
+    for (int64_t i = 0; i < F; ++i) s += row[i];
+    const double mean = s / static_cast<double>(F);
+    double v = 0;
+    for (int64_t i = 0; i < F; ++i) v += (row[i] - mean) * (row[i] - mean);
+    const float cutoff = static_cast<float>(mean) + static_cast<float>(std::sqrt(v / static_cast<double>(F))) * zf;
+    for (int64_t i = 0; i < F; ++i) row[i] = std::max(row[i] - cutoff, 0.0f);
+  }
+}
+
+// f[T, D] = down(gelu(topk(gate(x))) * up(x)) with the plan's FFN width (MatFormer prefix).
+void mlp(const ComputeContext& ctx, const LayerWeights& lw, const PlannedLayer& pl, const float* x, int64_t T,
+         int64_t D, float* f) {
+  const int64_t F = pl.ffn_width;
+  std::vector<float> g(static_cast<size_t>(T * F)), u(static_cast<size_t>(T * F));
+  matmul(ctx, lw.gate_proj.first_rows(F), x, T, g.data());
+  if (pl.sparsity > 0.f) gaussian_topk(g.data(), T, F, pl.sparsity);
+  ops::gelu_tanh(g.data(), T * F);
+  matmul(ctx, lw.up_proj.first_rows(F), x, T, u.data());
+  for (int64_t i = 0; i < T * F; ++i) g[i] *= u[i];
+  matmul(ctx, lw.down_proj.first_cols(F), g.data(), T, F, f, D);
+}
+
+// X_i += RMSNorm(proj(gelu(gate(C_0 * scale)) * pli); norm) for the non-active streams.
+void inject_per_layer_input(const ComputeContext& ctx, const LayerWeights& lw, const TextConfig& c, const float* pli,
+                            int64_t pli_stride, float* X, int64_t T) {
+  const int64_t D = c.hidden_size, P = c.hidden_size_per_layer_input, N = c.altup_num_inputs;
+  const float* c0 = X + c.altup_active_idx * T * D;
+  std::vector<float> s(static_cast<size_t>(T * D)), z(static_cast<size_t>(T * P)), y(static_cast<size_t>(T * D));
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t d = 0; d < D; ++d)
+      s[t * D + d] = c.altup_correct_scale ? c0[t * D + d] * lw.correct_output_scale[d] : c0[t * D + d];
+  matmul(ctx, lw.per_layer_input_gate, s.data(), T, z.data());
+  ops::gelu_tanh(z.data(), T * P);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t i = 0; i < P; ++i) z[t * P + i] *= pli[t * pli_stride + i];
+  matmul(ctx, lw.per_layer_projection, z.data(), T, y.data());
+  ops::rms_norm(y.data(), lw.post_per_layer_input_norm.data(), T, D, static_cast<float>(c.rms_norm_eps), y.data());
+  for (int64_t i = 0; i < N; ++i) {
+    if (i == c.altup_active_idx) continue;
+    float* xi = X + i * T * D;
+    for (int64_t k = 0; k < T * D; ++k) xi[k] += y[k];
+  }
+}
+
+}  // namespace
+
+void decoder_layer(const ComputeContext& ctx, const LayerWeights& lw, const PlannedLayer& pl, const TextConfig& c,
+                   const float* pli_l, int64_t pli_stride, const AttentionState& as, float* X, int64_t T) {
+  const int64_t D = c.hidden_size, N = c.altup_num_inputs;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  std::vector<float> pred(static_cast<size_t>(N * T * D));
+  altup_predict(ctx, lw, c, X, T, pred.data());
+  const float* a = pred.data() + c.altup_active_idx * T * D;  // [T, D]
+
+  std::vector<float> an(static_cast<size_t>(T * D)), lau(static_cast<size_t>(T * D)), o(static_cast<size_t>(T * D));
+  ops::rms_norm(a, lw.input_layernorm.data(), T, D, eps, an.data());
+  laurel(ctx, lw, c, an.data(), T, lau.data());
+  attention(ctx, lw, pl, c, as, an.data(), T, o.data());
+  ops::rms_norm(o.data(), lw.post_attention_layernorm.data(), T, D, eps, o.data());
+  const float sqrt2 = static_cast<float>(std::sqrt(2.0));
+  std::vector<float> h(static_cast<size_t>(T * D));  // h1, then h2
+  for (int64_t i = 0; i < T * D; ++i) h[i] = ((a[i] + o[i]) + lau[i]) / sqrt2;
+
+  std::vector<float> x(static_cast<size_t>(T * D)), f(static_cast<size_t>(T * D));
+  ops::rms_norm(h.data(), lw.pre_feedforward_layernorm.data(), T, D, eps, x.data());
+  mlp(ctx, lw, pl, x.data(), T, D, f.data());
+  ops::rms_norm(f.data(), lw.post_feedforward_layernorm.data(), T, D, eps, f.data());
+  for (int64_t i = 0; i < T * D; ++i) h[i] += f[i];
+
+  altup_correct(ctx, lw, c, pred.data(), h.data(), T, X);
+  inject_per_layer_input(ctx, lw, c, pli_l, pli_stride, X, T);
+}
+
+}  // namespace gs::runtime::gemma3n

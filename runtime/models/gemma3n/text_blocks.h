@@ -1,0 +1,51 @@
+// The blocks of one Gemma 3n decoder step, one function each (internal to the text model).
+// Shapes: T tokens, D hidden, N AltUp streams, P per-layer-input dim, F FFN width.
+#pragma once
+#include <span>
+#include <vector>
+
+#include "runtime/core/threading.h"
+#include "runtime/kv/kv_cache.h"
+#include "runtime/models/gemma3n/layer_plan.h"
+#include "runtime/models/gemma3n/text_weights.h"
+
+namespace gs::runtime::gemma3n {
+
+struct Segment {       // the rows of one sequence inside the step
+  int seq = 0, row_begin = 0, row_end = 0, start_pos = 0;
+};
+
+// Everything attention needs besides the layer's weights.
+struct AttentionState {
+  std::span<const Segment> segments;
+  std::span<const int32_t> positions;          // [T]
+  std::span<const int32_t> row_segment;        // [T] index into segments
+  std::span<SequenceKv* const> kv;
+  // K/V of this step's rows for every producing layer (original index), [T, KV*hd] each.
+  std::vector<std::vector<float>>* chunk_k = nullptr;
+  std::vector<std::vector<float>>* chunk_v = nullptr;
+};
+
+// e[T, D]: scaled token embeddings, multimodal hard tokens, soft-token overrides.
+void embed_tokens(const ComputeContext& ctx, const TextWeights& w, const TextConfig& c, std::span<const int32_t> tokens,
+                  std::span<const float* const> soft, float* e);
+// pli[T, Lp, P] for the plan's layers.
+void per_layer_inputs(const ComputeContext& ctx, const TextWeights& w, const TextConfig& c, const LayerPlan& plan,
+                      std::span<const int32_t> tokens, const float* e, int64_t T, float* pli);
+// X[N, T, D] from e.
+void altup_init(const ComputeContext& ctx, const TextWeights& w, const TextConfig& c, const float* e, int64_t T,
+                float* X);
+// One decoder layer in place on X[N, T, D]; pli_l is [T, P] with row stride Lp*P.
+void decoder_layer(const ComputeContext& ctx, const LayerWeights& lw, const PlannedLayer& pl, const TextConfig& c,
+                   const float* pli_l, int64_t pli_stride, const AttentionState& as, float* X, int64_t T);
+// Attention of one layer: an[T, D] -> o[T, D] (before post_attention_layernorm).
+void attention(const ComputeContext& ctx, const LayerWeights& lw, const PlannedLayer& pl, const TextConfig& c,
+               const AttentionState& as, const float* an, int64_t T, float* o);
+// h[rows, D] from the final streams (unembed, mean, final norm) for the selected rows.
+void final_hidden(const ComputeContext& ctx, const TextWeights& w, const TextConfig& c, const float* X, int64_t T,
+                  std::span<const int32_t> rows, float* h);
+// logits[rows, V] = softcap(h · Eᵀ).
+void lm_head(const ComputeContext& ctx, const TextWeights& w, const TextConfig& c, const float* h, int64_t rows,
+             float* logits);
+
+}  // namespace gs::runtime::gemma3n

@@ -1,0 +1,149 @@
+#include "runtime/models/gemma3n/text_weights.h"
+
+#include <spdlog/spdlog.h>
+
+namespace gs::runtime::gemma3n {
+namespace {
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + "]";
+}
+
+// Looks tensors up by name, checks their shapes against the config, converts and keeps them.
+class Binder {
+ public:
+  Binder(const WeightStore& ws, TextWeights* tw, WeightFormat format) : ws_(ws), tw_(tw), format_(format) {}
+
+  Expected<const TensorRef*> get(const std::string& name, std::vector<int64_t> shape) {
+    const TensorRef* t = ws_.find(name);
+    if (!t) return make_error(ErrorCode::kNotFound, "missing required tensor " + name);
+    if (t->shape != shape)
+      return make_error(ErrorCode::kCorruptFile,
+                        "tensor " + name + " has shape " + shape_str(t->shape) + ", config implies " + shape_str(shape));
+    tw_->params_core += t->numel();
+    return t;
+  }
+  Status mat(const std::string& name, int64_t rows, int64_t cols, WeightView* out) {
+    auto t = get(name, {rows, cols});
+    if (!t.ok()) return t.error();
+    tw_->storage.push_back(OwnedWeight::from_tensor(**t, format_));
+    tw_->resident_bytes += tw_->storage.back().bytes();
+    *out = tw_->storage.back().view();
+    return ok_status();
+  }
+  Status vec(const std::string& name, std::vector<int64_t> shape, std::vector<float>* out) {
+    auto t = get(name, std::move(shape));
+    if (!t.ok()) return t.error();
+    *out = (*t)->to_f32();
+    tw_->resident_bytes += out->size() * 4;
+    return ok_status();
+  }
+
+ private:
+  const WeightStore& ws_;
+  TextWeights* tw_;
+  WeightFormat format_;
+};
+
+#define GS_TRY(expr)                   \
+  do {                                 \
+    auto _st = (expr);                 \
+    if (!_st.ok()) return _st.error(); \
+  } while (0)
+
+Status bind_layer(Binder& b, const std::string& p, const TextConfig& c, int l, LayerWeights* w) {
+  const int64_t D = c.hidden_size, hd = c.head_dim, H = c.num_attention_heads, KV = c.num_key_value_heads;
+  const int64_t F = c.intermediate_size[l], N = c.altup_num_inputs, r = c.laurel_rank, P = c.hidden_size_per_layer_input;
+  GS_TRY(b.mat(p + "self_attn.q_proj.weight", H * hd, D, &w->q_proj));
+  GS_TRY(b.mat(p + "self_attn.o_proj.weight", D, H * hd, &w->o_proj));
+  GS_TRY(b.vec(p + "self_attn.q_norm.weight", {hd}, &w->q_norm));
+  // KV-consumer layers carry k/v weights in the checkpoint that inference never reads: skip them.
+  w->has_kv_proj = c.kv_source_layer(l) < 0;
+  if (w->has_kv_proj) {
+    GS_TRY(b.mat(p + "self_attn.k_proj.weight", KV * hd, D, &w->k_proj));
+    GS_TRY(b.mat(p + "self_attn.v_proj.weight", KV * hd, D, &w->v_proj));
+    GS_TRY(b.vec(p + "self_attn.k_norm.weight", {hd}, &w->k_norm));
+  }
+  GS_TRY(b.mat(p + "mlp.gate_proj.weight", F, D, &w->gate_proj));
+  GS_TRY(b.mat(p + "mlp.up_proj.weight", F, D, &w->up_proj));
+  GS_TRY(b.mat(p + "mlp.down_proj.weight", D, F, &w->down_proj));
+  GS_TRY(b.vec(p + "input_layernorm.weight", {D}, &w->input_layernorm));
+  GS_TRY(b.vec(p + "post_attention_layernorm.weight", {D}, &w->post_attention_layernorm));
+  GS_TRY(b.vec(p + "pre_feedforward_layernorm.weight", {D}, &w->pre_feedforward_layernorm));
+  GS_TRY(b.vec(p + "post_feedforward_layernorm.weight", {D}, &w->post_feedforward_layernorm));
+  GS_TRY(b.vec(p + "altup.correct_output_scale", {D}, &w->correct_output_scale));
+  GS_TRY(b.vec(p + "altup.correction_coefs.weight", {N, N}, &w->correction_coefs));
+  GS_TRY(b.vec(p + "altup.prediction_coefs.weight", {N * N, N}, &w->prediction_coefs));
+  GS_TRY(b.mat(p + "altup.modality_router.weight", N, D, &w->modality_router));
+  GS_TRY(b.vec(p + "altup.router_norm.weight", {D}, &w->router_norm));
+  GS_TRY(b.mat(p + "laurel.linear_left.weight", r, D, &w->laurel_left));
+  GS_TRY(b.mat(p + "laurel.linear_right.weight", D, r, &w->laurel_right));
+  GS_TRY(b.vec(p + "laurel.post_laurel_norm.weight", {D}, &w->post_laurel_norm));
+  GS_TRY(b.mat(p + "per_layer_input_gate.weight", P, D, &w->per_layer_input_gate));
+  GS_TRY(b.mat(p + "per_layer_projection.weight", D, P, &w->per_layer_projection));
+  GS_TRY(b.vec(p + "post_per_layer_input_norm.weight", {D}, &w->post_per_layer_input_norm));
+  return ok_status();
+}
+
+Status bind_mm_embedder(Binder& b, const WeightStore& ws, const std::string& p, int offset, int vocab, int64_t D,
+                        MultimodalEmbedderWeights* e) {
+  const TensorRef* emb = ws.find(p + "embedding.weight");
+  if (!emb) return ok_status();  // text-only checkpoints
+  if (emb->shape.size() != 2) return make_error(ErrorCode::kCorruptFile, p + "embedding.weight must be 2-D");
+  e->present = true;
+  e->vocab_offset = offset;
+  e->vocab_size = vocab;
+  e->in_dim = static_cast<int>(emb->shape[1]);
+  const int64_t in = e->in_dim;
+  GS_TRY(b.vec(p + "embedding.weight", {vocab, in}, &e->embedding));
+  GS_TRY(b.vec(p + "hard_embedding_norm.weight", {in}, &e->hard_norm));
+  GS_TRY(b.vec(p + "soft_embedding_norm.weight", {in}, &e->soft_norm));
+  return b.mat(p + "embedding_projection.weight", D, in, &e->projection);
+}
+
+}  // namespace
+
+std::string text_prefix(const WeightStore& ws) {
+  return ws.find("model.language_model.embed_tokens.weight") ? "model.language_model." : "model.";
+}
+
+Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, const Gemma3nConfig& cfg,
+                                                        WeightFormat format, const ComputeContext& ctx) {
+  (void)ctx;
+  const TextConfig& c = cfg.text;
+  auto tw = std::make_unique<TextWeights>();
+  Binder b(ws, tw.get(), format);
+  const std::string p = text_prefix(ws);
+  const int64_t D = c.hidden_size, L = c.num_hidden_layers, P = c.hidden_size_per_layer_input;
+  GS_TRY(b.mat(p + "embed_tokens.weight", c.vocab_size, D, &tw->embed_tokens));
+  GS_TRY(b.mat(p + "per_layer_model_projection.weight", L * P, D, &tw->per_layer_model_projection));
+  GS_TRY(b.vec(p + "per_layer_projection_norm.weight", {P}, &tw->per_layer_projection_norm));
+  GS_TRY(b.vec(p + "norm.weight", {D}, &tw->final_norm));
+  tw->altup_projections.resize(c.altup_num_inputs - 1);
+  tw->altup_unembed_projections.resize(c.altup_num_inputs - 1);
+  for (int i = 0; i + 1 < c.altup_num_inputs; ++i) {
+    GS_TRY(b.mat(p + "altup_projections." + std::to_string(i) + ".weight", D, D, &tw->altup_projections[i]));
+    GS_TRY(b.mat(p + "altup_unembed_projections." + std::to_string(i) + ".weight", D, D,
+                 &tw->altup_unembed_projections[i]));
+  }
+  tw->layers.resize(L);
+  for (int l = 0; l < L; ++l)
+    GS_TRY(bind_layer(b, p + "layers." + std::to_string(l) + ".", c, l, &tw->layers[l]));
+
+  auto ple = b.get(p + "embed_tokens_per_layer.weight", {c.vocab_size_per_layer_input, L * P});
+  if (!ple.ok()) return ple.error();
+  tw->params_core -= (*ple)->numel();  // counted in its own group
+  tw->ple = std::make_unique<PleTable>(**ple, static_cast<int>(L), static_cast<int>(P));
+
+  GS_TRY(bind_mm_embedder(b, ws, "model.embed_vision.", cfg.vision_vocab_offset, cfg.vision_vocab_size, D,
+                          &tw->embed_vision));
+  GS_TRY(bind_mm_embedder(b, ws, "model.embed_audio.", cfg.audio_vocab_offset, cfg.audio_vocab_size, D,
+                          &tw->embed_audio));
+  // The converted copies are resident now; give the mapped pages of the text core back.
+  ws.drop_pages_with_prefix(p);
+  return tw;
+}
+
+}  // namespace gs::runtime::gemma3n

@@ -1,0 +1,64 @@
+// Weights of the Gemma 3n text decoder, bound once from the checkpoint by Hugging Face name.
+// Linear layers are converted to the runtime's weight format (resident); the per-layer-embedding
+// (PLE) table stays memory-mapped and is read row by row (PleTable).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/kernels/matmul.h"
+#include "runtime/models/gemma3n/config.h"
+#include "runtime/models/gemma3n/ple_table.h"
+#include "runtime/weights/safetensors.h"
+
+namespace gs::runtime::gemma3n {
+
+struct LayerWeights {
+  WeightView q_proj, k_proj, v_proj, o_proj;           // [H*hd, D], [KV*hd, D] x2, [D, H*hd]
+  WeightView gate_proj, up_proj, down_proj;            // [F, D], [F, D], [D, F]
+  WeightView modality_router;                          // [N, D]
+  WeightView laurel_left, laurel_right;                // [r, D], [D, r]
+  WeightView per_layer_input_gate, per_layer_projection;  // [P, D], [D, P]
+  std::vector<float> q_norm, k_norm;                   // [hd]
+  std::vector<float> input_layernorm, post_attention_layernorm;        // [D]
+  std::vector<float> pre_feedforward_layernorm, post_feedforward_layernorm;
+  std::vector<float> router_norm, correct_output_scale;               // [D]
+  std::vector<float> correction_coefs;                 // [N, N]
+  std::vector<float> prediction_coefs;                 // [N*N, N]
+  std::vector<float> post_laurel_norm, post_per_layer_input_norm;     // [D]
+  bool has_kv_proj = false;
+};
+
+// embed_vision / embed_audio: hard tokens and soft tokens into text space.
+struct MultimodalEmbedderWeights {
+  bool present = false;
+  int vocab_offset = 0, vocab_size = 0, in_dim = 0;
+  std::vector<float> embedding;                        // [vocab_size, in_dim]
+  std::vector<float> hard_norm, soft_norm;             // [in_dim]
+  WeightView projection;                               // [D, in_dim]
+};
+
+struct TextWeights {
+  WeightView embed_tokens;                             // [V, D]; also the tied LM head
+  WeightView per_layer_model_projection;               // [L*P, D]
+  std::vector<float> per_layer_projection_norm;        // [P]
+  std::vector<WeightView> altup_projections;           // N-1 x [D, D]
+  std::vector<WeightView> altup_unembed_projections;   // N-1 x [D, D]
+  std::vector<float> final_norm;                       // [D]
+  std::vector<LayerWeights> layers;
+  MultimodalEmbedderWeights embed_vision, embed_audio;
+  std::unique_ptr<PleTable> ple;
+  std::vector<OwnedWeight> storage;                    // owns every WeightView above
+  size_t resident_bytes = 0;
+  int64_t params_core = 0;
+};
+
+// Prefix of the text tensors inside a Gemma3nForConditionalGeneration checkpoint.
+std::string text_prefix(const WeightStore& ws);
+
+// Binds and converts the text decoder's weights. `format` applies to the linear layers and the
+// embedding/LM head. Audio/vision tower tensors are never touched.
+Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, const Gemma3nConfig& cfg,
+                                                        WeightFormat format, const ComputeContext& ctx);
+
+}  // namespace gs::runtime::gemma3n
