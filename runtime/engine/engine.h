@@ -12,6 +12,7 @@ namespace gs::runtime {
 
 struct EngineOptions {
   std::string model_dir;
+  std::string model_id;           // public id of the full model ("" = the directory's name)
   std::string weights = "auto";   // f32 | bf16 | q8 | q4 | auto (storage dtype)
   int threads = 0;                // compute threads, 0 = all cores
   int max_batch = 8;              // sequences decoded together

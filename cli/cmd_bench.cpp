@@ -1,0 +1,131 @@
+// gemma3n-cli bench: llama-bench-style throughput. ppP = prefill of P tokens in one pass;
+// tgN = N decode steps from an empty context; with --parallel K, K sequences decode together
+// (aggregate tokens/s). A warm-up run, then --reps repetitions; medians are reported.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <random>
+
+#include "cli/commands.h"
+#include "cli/model_options.h"
+
+namespace gs::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using runtime::gemma3n::StepBatch;
+using runtime::gemma3n::StepOutput;
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+int64_t peak_rss_bytes() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<int64_t>(ru.ru_maxrss) * 1024;
+}
+
+std::vector<int32_t> random_prompt(int n, int vocab, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> d(3, std::max(4, vocab - 1));
+  std::vector<int32_t> ids(static_cast<size_t>(n));
+  ids[0] = 2;
+  for (int i = 1; i < n; ++i) ids[i] = d(rng);
+  return ids;
+}
+
+// Seconds for one prefill of `ids` (chunks of `chunk`), logits for the last row only.
+double time_prefill(const LoadedModel& lm, const std::vector<int32_t>& ids, int chunk) {
+  auto kv = lm.model->new_sequence(lm.plan);
+  runtime::SequenceKv* kvs[] = {kv.get()};
+  const auto t0 = Clock::now();
+  for (size_t b0 = 0; b0 < ids.size(); b0 += static_cast<size_t>(chunk)) {
+    StepBatch b;
+    const size_t b1 = std::min(ids.size(), b0 + static_cast<size_t>(chunk));
+    for (size_t i = b0; i < b1; ++i) b.add(ids[i], static_cast<int32_t>(i), 0, i + 1 == ids.size());
+    StepOutput out;
+    if (!lm.model->forward(b, lm.plan, kvs, &out).ok()) return -1;
+  }
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Seconds for `steps` decode steps of `parallel` sequences together (greedy, from BOS).
+double time_decode(const LoadedModel& lm, int steps, int parallel) {
+  const int V = lm.model->text_config().vocab_size;
+  std::vector<std::unique_ptr<runtime::SequenceKv>> kv;
+  std::vector<runtime::SequenceKv*> kvs;
+  for (int s = 0; s < parallel; ++s) {
+    kv.push_back(lm.model->new_sequence(lm.plan));
+    kvs.push_back(kv.back().get());
+  }
+  std::vector<int32_t> next(static_cast<size_t>(parallel), 2);
+  const auto t0 = Clock::now();
+  for (int i = 0; i < steps; ++i) {
+    StepBatch b;
+    for (int s = 0; s < parallel; ++s) b.add(next[s], kvs[s]->length(), s, true);
+    StepOutput out;
+    if (!lm.model->forward(b, lm.plan, kvs, &out).ok()) return -1;
+    for (int s = 0; s < parallel; ++s) {
+      const float* row = out.logits.data() + static_cast<size_t>(s) * V;
+      next[s] = static_cast<int32_t>(std::max_element(row, row + V) - row);
+    }
+  }
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+}  // namespace
+
+int cmd_bench(int argc, char** argv) {
+  CLI::App app{"Prefill and decode throughput (llama-bench protocol: warm-up, repetitions, medians)"};
+  ModelOptions mo;
+  int p = 512, n = 128, reps = 3, parallel = 1, chunk = 512;
+  bool json = false;
+  add_model_options(app, &mo);
+  app.add_option("-p,--n-prompt", p, "prompt tokens for the prefill test (0: skip)")->capture_default_str();
+  app.add_option("-n,--n-gen", n, "decode steps for the generation test (0: skip)")->capture_default_str();
+  app.add_option("-r,--reps", reps, "repetitions")->capture_default_str();
+  app.add_option("--parallel", parallel, "sequences decoded together")->capture_default_str();
+  app.add_option("--chunk", chunk, "prefill chunk size")->capture_default_str();
+  app.add_flag("--json", json, "print one JSON line");
+  CLI11_PARSE(app, argc, argv);
+  auto lm = load_model(mo);
+  if (!lm) return 1;
+  const int V = lm->model->text_config().vocab_size;
+  const int64_t rss_loaded = peak_rss_bytes();
+
+  std::vector<double> pp, tg;
+  if (p > 0) {
+    const auto ids = random_prompt(p, std::min(V, lm->model->text_config().vocab_size_per_layer_input), 1);
+    time_prefill(*lm, std::vector<int32_t>(ids.begin(), ids.begin() + std::min(p, 16)), chunk);  // warm-up
+    for (int r = 0; r < reps; ++r) pp.push_back(p / time_prefill(*lm, ids, chunk));
+  }
+  if (n > 0) {
+    time_decode(*lm, std::min(n, 4), parallel);  // warm-up
+    for (int r = 0; r < reps; ++r) tg.push_back(static_cast<double>(n) * parallel / time_decode(*lm, n, parallel));
+  }
+  const double pp_med = median(pp), tg_med = median(tg);
+  const char* fmt = runtime::weight_format_name(lm->model->format());
+  const int threads = lm->ctx->num_threads();
+  if (json) {
+    std::printf("{\"model\":\"%s\",\"slice\":\"%s\",\"weights\":\"%s\",\"threads\":%d,\"n_prompt\":%d,\"n_gen\":%d,"
+                "\"parallel\":%d,\"reps\":%d,\"prefill_tokens_per_s\":%.3f,\"decode_tokens_per_s\":%.3f,"
+                "\"peak_rss_bytes\":%lld,\"rss_after_load_bytes\":%lld}\n",
+                mo.model_dir.c_str(), lm->plan.name.c_str(), fmt, threads, p, n, parallel, reps, pp_med, tg_med,
+                static_cast<long long>(peak_rss_bytes()), static_cast<long long>(rss_loaded));
+    return 0;
+  }
+  std::printf("| model | slice | weights | threads | test | t/s (median of %d) |\n|---|---|---|---:|---|---:|\n", reps);
+  if (p > 0)
+    std::printf("| %s | %s | %s | %d | pp%d | %.2f |\n", mo.model_dir.c_str(), lm->plan.name.c_str(), fmt, threads, p, pp_med);
+  if (n > 0)
+    std::printf("| %s | %s | %s | %d | tg%d%s | %.2f |\n", mo.model_dir.c_str(), lm->plan.name.c_str(), fmt, threads, n,
+                parallel > 1 ? (" x" + std::to_string(parallel)).c_str() : "", tg_med);
+  std::printf("peak RSS: %.2f GiB\n", static_cast<double>(peak_rss_bytes()) / (1 << 30));
+  return 0;
+}
+
+}  // namespace gs::cli

@@ -1,0 +1,316 @@
+// The engine thread: admits requests, plans each step (step_planner), runs the text model over the
+// flat batch, samples, and reports events. All sequence and KV state lives on this thread.
+#include "runtime/engine/engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "runtime/engine/sequence.h"
+#include "runtime/engine/step_planner.h"
+#include "runtime/models/gemma3n/matformer_presets.h"
+#include "runtime/models/gemma3n/text_model.h"
+
+namespace gs::runtime {
+namespace {
+
+double seconds(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+
+class EngineImpl final : public Engine {
+ public:
+  explicit EngineImpl(const EngineOptions& o) : opts_(o), ctx_(o.threads) {
+    gemma3n::TextModelOptions mo;
+    mo.max_context = o.max_context;
+    if (o.weights != "auto") {
+      mo.format_auto = false;
+      if (!parse_weight_format(o.weights, &mo.format)) throw LoadError("unknown weight format '" + o.weights + "'");
+    }
+    auto m = gemma3n::TextModel::load(o.model_dir, mo, ctx_);
+    if (!m.ok()) throw LoadError(m.error().message);
+    model_ = std::move(m).value();
+    model_id_ = o.model_id.empty() ? std::filesystem::path(o.model_dir).lexically_normal().filename().string()
+                                   : o.model_id;
+    if (model_id_.empty()) model_id_ = "gemma-3n";
+    plans_.emplace(model_id_, model_->full());
+    for (const auto& s : gemma3n::applicable_presets(model_->text_config(), gemma3n::default_presets_path())) {
+      auto p = gemma3n::slice_plan(model_->text_config(), s);
+      if (p.ok() && !p->is_full_model) plans_.emplace(model_id_ + ":" + s.name, std::move(p).value());
+    }
+    default_id_ = model_id_;
+    if (!o.default_size.empty()) {
+      if (!plans_.count(o.default_size) && !plans_.count(model_id_ + ":" + o.default_size))
+        throw LoadError("unknown default size '" + o.default_size + "'");
+      default_id_ = plans_.count(o.default_size) ? o.default_size : model_id_ + ":" + o.default_size;
+    }
+    thread_ = std::thread([this] { loop(); });
+  }
+
+  ~EngineImpl() override { shutdown(0); }
+
+  Expected<RequestHandle> submit(GenerationRequest req) override {
+    const auto& c = model_->text_config();
+    if (req.prompt.empty()) return make_error(ErrorCode::kInvalidArgument, "the prompt is empty");
+    for (int32_t t : req.prompt)
+      if (t < 0 || t >= c.vocab_size) return make_error(ErrorCode::kInvalidArgument, "token id out of range");
+    if (req.max_tokens < 1) return make_error(ErrorCode::kInvalidArgument, "max_tokens must be at least 1");
+    const int limit = std::min(opts_.max_context, c.max_position_embeddings);
+    if (static_cast<int>(req.prompt.size()) >= limit)
+      return make_error(ErrorCode::kInvalidArgument, "the prompt has " + std::to_string(req.prompt.size()) +
+                                                         " tokens; this model's context is " + std::to_string(limit));
+    if (!req.media.empty())
+      return make_error(ErrorCode::kUnsupported, "image and audio inputs are not available in this engine yet");
+    std::string id;
+    if (resolve_model(req.model, &id) == nullptr)
+      return make_error(ErrorCode::kNotFound, "The model '" + req.model + "' does not exist");
+    auto seq = std::make_unique<Sequence>();
+    seq->cancelled = std::make_shared<std::atomic<bool>>(false);
+    RequestHandle h(seq->cancelled);
+    seq->req = std::move(req);
+    seq->model_id = id;
+    seq->submitted = Clock::now();
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (stopping_) return make_error(ErrorCode::kUnavailable, "the server is shutting down");
+      if (static_cast<int>(incoming_.size()) >= opts_.max_queue)
+        return make_error(ErrorCode::kResourceExhausted, "the request queue is full");
+      seq->id = ++next_id_;
+      incoming_.push_back(std::move(seq));
+      ++stats_.requests_total;
+      stats_.queue_depth = static_cast<int64_t>(incoming_.size());
+    }
+    cv_.notify_one();
+    return h;
+  }
+
+  std::vector<ModelInfo> models() const override {
+    std::vector<ModelInfo> out;
+    for (const auto& [id, plan] : plans_)
+      out.push_back({id, gemma3n::plan_effective_params(model_->text_config(), plan), true});
+    return out;
+  }
+
+  EngineStats stats() const override {
+    std::lock_guard<std::mutex> lk(mu_);
+    EngineStats s = stats_;
+    const auto& w = model_->weights();
+    s.groups.push_back({"text_core", w.params_core, static_cast<int64_t>(w.resident_bytes), 0, "loaded"});
+    s.groups.push_back({"ple", w.ple->tensor().numel(), static_cast<int64_t>(w.ple->resident_bytes()),
+                        static_cast<int64_t>(w.ple->mapped_bytes()), "mapped"});
+    return s;
+  }
+
+  bool ready() const override { return true; }
+
+  void shutdown(double deadline_s) override {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (!thread_.joinable()) return;
+      stopping_ = true;
+      deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(deadline_s));
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  const gemma3n::LayerPlan* resolve_model(const std::string& name, std::string* id) const {
+    std::string key = name.empty() ? default_id_ : name;
+    if (name == model_id_ && default_id_ != model_id_) key = model_id_;
+    auto it = plans_.find(key);
+    if (it == plans_.end()) it = plans_.find(model_id_ + ":" + key);
+    if (it == plans_.end()) return nullptr;
+    *id = it->first;
+    return &it->second;
+  }
+
+  void loop();
+  void admit(std::deque<std::unique_ptr<Sequence>>& fresh);
+  void run_step(int turn);
+  void finish(Sequence& s, FinishInfo::Reason r);
+  void emit_token(Sequence& s, int32_t tok, const TokenLogprobs& lp);
+
+  EngineOptions opts_;
+  ComputeContext ctx_;
+  std::unique_ptr<gemma3n::TextModel> model_;
+  std::string model_id_, default_id_;
+  std::map<std::string, gemma3n::LayerPlan> plans_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Sequence>> incoming_;
+  bool stopping_ = false;
+  Clock::time_point deadline_;
+  EngineStats stats_;
+  uint64_t next_id_ = 0;
+  std::thread thread_;
+
+  // Engine-thread state.
+  std::vector<std::unique_ptr<Sequence>> active_;
+  std::deque<std::unique_ptr<Sequence>> waiting_;
+};
+
+void EngineImpl::admit(std::deque<std::unique_ptr<Sequence>>& fresh) {
+  for (auto& s : fresh) waiting_.push_back(std::move(s));
+  fresh.clear();
+  while (!waiting_.empty() && static_cast<int>(active_.size()) < opts_.max_batch) {
+    auto s = std::move(waiting_.front());
+    waiting_.pop_front();
+    std::string id;
+    s->plan = resolve_model(s->model_id, &id);
+    s->kv = model_->new_sequence(*s->plan);
+    s->sampler = std::make_unique<Sampler>(s->req.sampling, model_->text_config().vocab_size);
+    s->started = Clock::now();
+    active_.push_back(std::move(s));
+  }
+}
+
+void EngineImpl::finish(Sequence& s, FinishInfo::Reason r) {
+  if (s.finished) return;
+  s.finished = true;
+  TokenEvent ev;
+  ev.kind = TokenEvent::Kind::kFinished;
+  const auto now = Clock::now();
+  ev.finish.reason = r;
+  ev.finish.prompt_tokens = static_cast<int>(s.req.prompt.size());
+  ev.finish.completion_tokens = static_cast<int>(s.generated.size());
+  ev.finish.queue_s = seconds(s.submitted, s.started);
+  ev.finish.ttft_s = s.generated.empty() ? 0 : seconds(s.submitted, s.first_token);
+  ev.finish.total_s = seconds(s.submitted, now);
+  ev.finish.model = s.model_id;
+  if (s.req.sink) s.req.sink->on_event(ev);
+}
+
+void EngineImpl::emit_token(Sequence& s, int32_t tok, const TokenLogprobs& lp) {
+  if (s.generated.empty()) s.first_token = Clock::now();
+  s.generated.push_back(tok);
+  TokenEvent ev;
+  ev.kind = TokenEvent::Kind::kToken;
+  ev.token = tok;
+  ev.logprob = lp.logprob;
+  ev.top_logprobs = lp.top;
+  if (s.req.sink) s.req.sink->on_event(ev);
+}
+
+void EngineImpl::run_step(int turn) {
+  std::vector<SeqState> states;
+  std::map<const gemma3n::LayerPlan*, int> group_of;
+  for (const auto& s : active_) {
+    const int g = group_of.emplace(s->plan, static_cast<int>(group_of.size())).first->second;
+    states.push_back({static_cast<int>(s->req.prompt.size()) - s->prefilled, g});
+  }
+  const auto items = plan_step(states, StepPlanOptions{opts_.prefill_chunk}, turn);
+  if (items.empty()) return;
+  gemma3n::StepBatch b;
+  std::vector<SequenceKv*> kvs;
+  std::vector<int> sampled;  // item index -> sequence index, for rows with logits
+  for (const auto& it : items) {
+    Sequence& s = *active_[it.seq];
+    const int slot = static_cast<int>(kvs.size());
+    kvs.push_back(s.kv.get());
+    if (!s.in_prefill()) {
+      b.add(s.generated.back(), s.kv->length(), slot, true);
+      sampled.push_back(it.seq);
+      continue;
+    }
+    for (int k = 0; k < it.tokens; ++k) {
+      const int pos = s.prefilled + k;
+      const bool last = pos + 1 == static_cast<int>(s.req.prompt.size());
+      b.add(s.req.prompt[pos], pos, slot, last);
+      if (last) sampled.push_back(it.seq);
+    }
+    s.prefilled += it.tokens;
+  }
+  gemma3n::StepOutput out;
+  const auto t0 = Clock::now();
+  const gemma3n::LayerPlan& plan = *active_[items[0].seq]->plan;
+  auto st = model_->forward(b, plan, kvs, &out);
+  const double dt = seconds(t0, Clock::now());
+  if (!st.ok()) {
+    spdlog::error("engine step failed: {}", st.error().message);
+    for (const auto& it : items) {
+      TokenEvent ev;
+      ev.kind = TokenEvent::Kind::kFailed;
+      ev.error = st.error();
+      active_[it.seq]->finished = true;
+      if (active_[it.seq]->req.sink) active_[it.seq]->req.sink->on_event(ev);
+    }
+    return;
+  }
+  const int V = model_->text_config().vocab_size;
+  for (size_t r = 0; r < sampled.size(); ++r) {
+    Sequence& s = *active_[sampled[r]];
+    std::span<const float> logits(out.logits.data() + r * V, static_cast<size_t>(V));
+    TokenLogprobs lp;
+    const int32_t tok = s.sampler->sample(logits, s.generated, &lp);
+    const auto& eos = model_->config().eos_token_ids;
+    const bool stop = std::find(eos.begin(), eos.end(), tok) != eos.end() ||
+                      std::find(s.req.stop_tokens.begin(), s.req.stop_tokens.end(), tok) != s.req.stop_tokens.end();
+    if (stop) {
+      finish(s, FinishInfo::Reason::kStop);
+      continue;
+    }
+    emit_token(s, tok, lp);
+    if (static_cast<int>(s.generated.size()) >= s.req.max_tokens ||
+        s.kv->length() + 1 >= std::min(opts_.max_context, model_->text_config().max_position_embeddings))
+      finish(s, FinishInfo::Reason::kLength);
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  const int decode_rows = static_cast<int>(std::count_if(items.begin(), items.end(), [&](const StepItem& i) {
+    return states[i.seq].prompt_left == 0;
+  }));
+  const int prefill_rows = static_cast<int>(b.tokens.size()) - decode_rows;
+  stats_.prompt_tokens_total += prefill_rows;
+  stats_.completion_tokens_total += static_cast<int64_t>(sampled.size());
+  if (prefill_rows > 0) stats_.prefill_tokens_per_s = prefill_rows / std::max(dt, 1e-9);
+  if (decode_rows > 0) stats_.decode_tokens_per_s = decode_rows / std::max(dt, 1e-9);
+}
+
+void EngineImpl::loop() {
+  int turn = 0;
+  for (;;) {
+    std::deque<std::unique_ptr<Sequence>> fresh;
+    bool stopping;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      cv_.wait(lk, [&] { return stopping_ || !incoming_.empty() || !active_.empty() || !waiting_.empty(); });
+      fresh.swap(incoming_);
+      stopping = stopping_;
+      stats_.queue_depth = static_cast<int64_t>(waiting_.size() + fresh.size());
+    }
+    if (stopping) {
+      // Finish what runs until the deadline; queued work is cancelled at once.
+      for (auto& s : fresh) finish(*s, FinishInfo::Reason::kCancelled);
+      for (auto& s : waiting_) finish(*s, FinishInfo::Reason::kCancelled);
+      fresh.clear();
+      waiting_.clear();
+      if (active_.empty()) return;
+      if (Clock::now() >= deadline_) {
+        for (auto& s : active_) finish(*s, FinishInfo::Reason::kCancelled);
+        return;
+      }
+    }
+    admit(fresh);
+    for (auto& s : active_)
+      if (s->cancelled->load()) finish(*s, FinishInfo::Reason::kCancelled);
+    std::erase_if(active_, [](const std::unique_ptr<Sequence>& s) { return s->finished; });
+    if (!active_.empty()) run_step(turn++);
+    std::erase_if(active_, [](const std::unique_ptr<Sequence>& s) { return s->finished; });
+    std::lock_guard<std::mutex> lk(mu_);
+    stats_.requests_active = static_cast<int64_t>(active_.size());
+    int64_t kvb = 0;
+    for (const auto& s : active_) kvb += static_cast<int64_t>(s->kv->bytes());
+    stats_.kv_bytes_in_use = kvb;
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Engine> create_engine(const EngineOptions& opts) { return std::make_unique<EngineImpl>(opts); }
+
+}  // namespace gs::runtime
