@@ -61,6 +61,10 @@ Expected<MappedFile> MappedFile::open(const std::string& path) {
       return make_error(ErrorCode::kInternal, "mmap failed for " + path + ": " + std::strerror(errno));
     }
     m.data_ = static_cast<uint8_t*>(p);
+    // No read-ahead by default: a fault in one parameter group must not pull the neighbouring
+    // groups (towers, the PLE table) into memory. Groups being loaded ask for their own ranges
+    // with prefetch().
+    ::madvise(m.data_, m.size_, MADV_RANDOM);
   }
   ::close(fd);
   return m;
@@ -83,6 +87,13 @@ void MappedFile::advise_random(size_t offset, size_t len) const {
   size_t b, e;
   page_range(size_, offset, len, &b, &e);
   ::madvise(data_ + b, e - b, MADV_RANDOM);
+}
+
+void MappedFile::prefetch(size_t offset, size_t len) const {
+  if (!data_ || len == 0) return;
+  size_t b, e;
+  page_range(size_, offset, len, &b, &e);
+  ::madvise(data_ + b, e - b, MADV_WILLNEED);
 }
 
 void MappedFile::drop_pages(size_t offset, size_t len) const {

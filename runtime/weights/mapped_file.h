@@ -27,6 +27,8 @@ class MappedFile {
   size_t resident_bytes(size_t offset, size_t len) const;
   // Tell the kernel we access [offset, offset+len) randomly (no read-ahead), e.g. the PLE table.
   void advise_random(size_t offset, size_t len) const;
+  // Start reading [offset, offset+len) ahead of use (loading a group's tensors).
+  void prefetch(size_t offset, size_t len) const;
   // Drop our pages of [offset, offset+len) (clean, file-backed: they are re-read on next touch).
   void drop_pages(size_t offset, size_t len) const;
 

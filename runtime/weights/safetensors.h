@@ -30,6 +30,9 @@ struct TensorRef {
   // Rows [row0, row0+n) of a 2-D tensor, columns [col0, col0+ncols), widened into dst (n x ncols).
   void rows_to_f32(int64_t row0, int64_t n, int64_t col0, int64_t ncols, float* dst) const;
   size_t resident_bytes() const { return file ? file->resident_bytes(file_offset, nbytes) : 0; }
+  void prefetch() const {
+    if (file) file->prefetch(file_offset, nbytes);
+  }
 };
 
 // Parses and validates a safetensors header over `file`; tensors reference its mapping.

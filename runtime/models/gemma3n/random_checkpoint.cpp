@@ -101,7 +101,7 @@ std::pair<double, double> rule(const std::string& n, const std::vector<int64_t>&
 Expected<std::string> preset_config_json(const std::string& preset) {
   if (preset == "tiny") return top_config(text_config(128, 10, 4, 2, 32, 256, 272, 256, 16, 8, 5, 8, 2), 256, 8).dump(1);
   if (preset == "demo")
-    return top_config(text_config(64, 5, 2, 1, 32, 128, 262400, 262144, 8, 4, 2, 64, 2), 262144, 128).dump(1);
+    return top_config(text_config(64, 10, 2, 1, 32, 128, 262400, 262144, 8, 4, 5, 64, 2), 262144, 128).dump(1);
   if (preset == "e2b")
     return top_config(text_config(2048, 30, 8, 2, 256, 8192, 262400, 262144, 256, 64, 10, 512, 10), 262144, 128).dump(1);
   if (preset == "e4b")

@@ -16,13 +16,15 @@ class Binder {
  public:
   Binder(const WeightStore& ws, TextWeights* tw, WeightFormat format) : ws_(ws), tw_(tw), format_(format) {}
 
-  Expected<const TensorRef*> get(const std::string& name, std::vector<int64_t> shape) {
+  // `resident`: the tensor will be read whole now (prefetch it); else it stays mapped (PLE).
+  Expected<const TensorRef*> get(const std::string& name, std::vector<int64_t> shape, bool resident = true) {
     const TensorRef* t = ws_.find(name);
     if (!t) return make_error(ErrorCode::kNotFound, "missing required tensor " + name);
     if (t->shape != shape)
       return make_error(ErrorCode::kCorruptFile,
                         "tensor " + name + " has shape " + shape_str(t->shape) + ", config implies " + shape_str(shape));
     tw_->params_core += t->numel();
+    if (resident) t->prefetch();
     return t;
   }
   Status mat(const std::string& name, int64_t rows, int64_t cols, WeightView* out) {
@@ -132,7 +134,7 @@ Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, 
   for (int l = 0; l < L; ++l)
     GS_TRY(bind_layer(b, p + "layers." + std::to_string(l) + ".", c, l, &tw->layers[l]));
 
-  auto ple = b.get(p + "embed_tokens_per_layer.weight", {c.vocab_size_per_layer_input, L * P});
+  auto ple = b.get(p + "embed_tokens_per_layer.weight", {c.vocab_size_per_layer_input, L * P}, false);
   if (!ple.ok()) return ple.error();
   tw->params_core -= (*ple)->numel();  // counted in its own group
   tw->ple = std::make_unique<PleTable>(**ple, static_cast<int>(L), static_cast<int>(P));
