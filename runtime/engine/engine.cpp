@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "runtime/engine/cost_model.h"
 #include "runtime/engine/sequence.h"
 #include "runtime/engine/step_planner.h"
 #include "runtime/models/gemma3n/matformer_presets.h"
@@ -48,6 +49,7 @@ class EngineImpl final : public Engine {
         throw LoadError("unknown default size '" + o.default_size + "'");
       default_id_ = plans_.count(o.default_size) ? o.default_size : model_id_ + ":" + o.default_size;
     }
+    calibrate();
     thread_ = std::thread([this] { loop(); });
   }
 
@@ -68,7 +70,20 @@ class EngineImpl final : public Engine {
     std::string id;
     if (resolve_model(req.model, &id) == nullptr)
       return make_error(ErrorCode::kNotFound, "The model '" + req.model + "' does not exist");
+    bool budget_met = true;
+    if ((req.budget.ttft_s || req.budget.total_s) && (req.model.empty() || req.model == model_id_)) {
+      std::lock_guard<std::mutex> lk(mu_);
+      LoadSnapshot load{static_cast<int>(stats_.requests_active), pending_prompt_tokens_, opts_.prefill_chunk};
+      std::vector<SizeOption> sizes;
+      for (const auto& [pid, plan] : plans_)
+        sizes.push_back({pid, gemma3n::plan_effective_params(model_->text_config(), plan)});
+      const SizeChoice ch = choose_size(cost_, sizes, req.budget, load, static_cast<int>(req.prompt.size()),
+                                        req.max_tokens, default_id_);
+      id = ch.id;
+      budget_met = ch.meets_budget;
+    }
     auto seq = std::make_unique<Sequence>();
+    seq->budget_met = budget_met;
     seq->cancelled = std::make_shared<std::atomic<bool>>(false);
     RequestHandle h(seq->cancelled);
     seq->req = std::move(req);
@@ -80,6 +95,8 @@ class EngineImpl final : public Engine {
       if (static_cast<int>(incoming_.size()) >= opts_.max_queue)
         return make_error(ErrorCode::kResourceExhausted, "the request queue is full");
       seq->id = ++next_id_;
+      pending_prompt_tokens_ += static_cast<int64_t>(seq->req.prompt.size());
+      ++stats_.requests_by_size[seq->model_id];
       incoming_.push_back(std::move(seq));
       ++stats_.requests_total;
       stats_.queue_depth = static_cast<int64_t>(incoming_.size());
@@ -129,6 +146,7 @@ class EngineImpl final : public Engine {
     return &it->second;
   }
 
+  void calibrate();
   void loop();
   void admit(std::deque<std::unique_ptr<Sequence>>& fresh);
   void run_step(int turn);
@@ -147,6 +165,8 @@ class EngineImpl final : public Engine {
   bool stopping_ = false;
   Clock::time_point deadline_;
   EngineStats stats_;
+  CostModel cost_;                    // guarded by mu_
+  int64_t pending_prompt_tokens_ = 0; // prompt rows not yet prefilled (guarded by mu_)
   uint64_t next_id_ = 0;
   std::thread thread_;
 
@@ -173,6 +193,10 @@ void EngineImpl::admit(std::deque<std::unique_ptr<Sequence>>& fresh) {
 void EngineImpl::finish(Sequence& s, FinishInfo::Reason r) {
   if (s.finished) return;
   s.finished = true;
+  if (s.in_prefill()) {
+    std::lock_guard<std::mutex> lk(mu_);
+    pending_prompt_tokens_ = std::max<int64_t>(0, pending_prompt_tokens_ - (static_cast<int64_t>(s.req.prompt.size()) - s.prefilled));
+  }
   TokenEvent ev;
   ev.kind = TokenEvent::Kind::kFinished;
   const auto now = Clock::now();
@@ -183,6 +207,7 @@ void EngineImpl::finish(Sequence& s, FinishInfo::Reason r) {
   ev.finish.ttft_s = s.generated.empty() ? 0 : seconds(s.submitted, s.first_token);
   ev.finish.total_s = seconds(s.submitted, now);
   ev.finish.model = s.model_id;
+  ev.finish.budget_met = s.budget_met;
   if (s.req.sink) s.req.sink->on_event(ev);
 }
 
@@ -266,9 +291,38 @@ void EngineImpl::run_step(int turn) {
   }));
   const int prefill_rows = static_cast<int>(b.tokens.size()) - decode_rows;
   stats_.prompt_tokens_total += prefill_rows;
+  pending_prompt_tokens_ = std::max<int64_t>(0, pending_prompt_tokens_ - prefill_rows);
+  cost_.observe(active_[items[0].seq]->model_id, decode_rows, prefill_rows, dt);
   stats_.completion_tokens_total += static_cast<int64_t>(sampled.size());
   if (prefill_rows > 0) stats_.prefill_tokens_per_s = prefill_rows / std::max(dt, 1e-9);
   if (decode_rows > 0) stats_.decode_tokens_per_s = decode_rows / std::max(dt, 1e-9);
+}
+
+void EngineImpl::calibrate() {
+  // One decode step and one short prefill of the full model give its weight-pass time W and
+  // per-row cost c; the other sizes start from these scaled by their effective parameters and
+  // learn their own values from measured steps.
+  const auto& full = model_->full();
+  auto time_rows = [&](int rows) {
+    auto kv = model_->new_sequence(full);
+    SequenceKv* kvs[] = {kv.get()};
+    gemma3n::StepBatch b;
+    for (int i = 0; i < rows; ++i) b.add(2, i, 0, i + 1 == rows);
+    gemma3n::StepOutput out;
+    const auto t0 = Clock::now();
+    (void)model_->forward(b, full, kvs, &out);
+    return seconds(t0, Clock::now());
+  };
+  time_rows(1);  // warm-up
+  const double w = time_rows(1);
+  const int rows = std::min(64, std::max(2, opts_.prefill_chunk));
+  const double c = std::max(0.0, time_rows(rows) - w) / rows;
+  const double full_params = static_cast<double>(gemma3n::plan_effective_params(model_->text_config(), full));
+  for (const auto& [id, plan] : plans_) {
+    const double f = static_cast<double>(gemma3n::plan_effective_params(model_->text_config(), plan)) / full_params;
+    cost_.set_prior(id, {w * f, c * f});
+  }
+  spdlog::info("cost model: weight pass {:.4f} s, {:.5f} s per row (full model); {} sizes", w, c, plans_.size());
 }
 
 void EngineImpl::loop() {

@@ -1,6 +1,7 @@
 // The engine: one thread that owns the model, the KV caches and the sequences. Everyone else
 // talks to it through submit() (thread-safe, returns at once) and the EventSink of each request.
 #pragma once
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,7 @@ struct EngineStats {
   int64_t prompt_tokens_total = 0, completion_tokens_total = 0;
   double prefill_tokens_per_s = 0, decode_tokens_per_s = 0;
   int64_t kv_bytes_in_use = 0;
+  std::map<std::string, int64_t> requests_by_size;   // which MatFormer size served how many
   struct Group { std::string name; int64_t params = 0; int64_t resident_bytes = 0; int64_t mapped_bytes = 0; std::string state; };
   std::vector<Group> groups;
 };

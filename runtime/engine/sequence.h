@@ -29,6 +29,7 @@ struct Sequence {
   int prefilled = 0;                           // prompt tokens already in the KV cache
   Clock::time_point submitted, started, first_token;
   bool finished = false;
+  bool budget_met = true;
 
   bool in_prefill() const { return prefilled < static_cast<int>(req.prompt.size()); }
 };
