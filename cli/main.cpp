@@ -17,6 +17,9 @@ constexpr Command kCommands[] = {
     {"greedy", gs::cli::cmd_greedy, "greedy KV-cached decode of token ids, prints {\"tokens\":[...]}"},
     {"random-checkpoint", gs::cli::cmd_random_checkpoint, "write a random-weight checkpoint (HF layout)"},
     {"bench", gs::cli::cmd_bench, "prefill/decode throughput and peak RSS (llama-bench style)"},
+    {"tokenize", gs::cli::cmd_tokenize, "UTF-8 text on stdin -> {\"ids\":[...]}"},
+    {"detokenize", gs::cli::cmd_detokenize, "{\"ids\":[...]} on stdin -> text"},
+    {"chat-template", gs::cli::cmd_chat_template, "JSON messages on stdin -> {\"text\",\"ids\"} (Gemma 3n chat format)"},
 };
 
 void usage() {

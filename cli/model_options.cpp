@@ -13,6 +13,8 @@ void add_model_options(CLI::App& app, ModelOptions* o) {
   app.add_option("--slice", o->slice, "MatFormer slice: preset name or slice JSON file");
   app.add_option("--threads", o->threads, "compute threads (0 = all cores)")->capture_default_str();
   app.add_option("--max-context", o->max_context, "maximum context length")->capture_default_str();
+  app.add_option("--ple-cache-mb", o->ple_cache_mb, "PLE hot-row cache size in MiB")->capture_default_str();
+  app.add_flag("--ple-resident", o->ple_resident, "copy the whole PLE table into RAM (comparison)");
 }
 
 std::unique_ptr<LoadedModel> load_model(const ModelOptions& o) {
@@ -21,6 +23,8 @@ std::unique_ptr<LoadedModel> load_model(const ModelOptions& o) {
   lm->ctx = std::make_unique<ComputeContext>(o.threads);
   gemma3n::TextModelOptions mo;
   mo.max_context = o.max_context;
+  mo.ple.cache_bytes = o.ple_cache_mb << 20;
+  mo.ple.resident = o.ple_resident;
   if (o.weights != "auto") {
     mo.format_auto = false;
     if (!parse_weight_format(o.weights, &mo.format)) {

@@ -15,6 +15,8 @@ struct ModelOptions {
   std::string slice;
   int threads = 0;
   int max_context = 32768;
+  size_t ple_cache_mb = 64;
+  bool ple_resident = false;
 };
 
 void add_model_options(CLI::App& app, ModelOptions* o);

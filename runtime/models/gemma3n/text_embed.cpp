@@ -73,18 +73,19 @@ void per_layer_inputs(const ComputeContext& ctx, const TextWeights& w, const Tex
   const float proj_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
   const float input_scale = static_cast<float>(1.0 / std::sqrt(2.0));
   const float ple_scale = static_cast<float>(std::sqrt(static_cast<double>(P)));
-  std::vector<float> raw(static_cast<size_t>(P));
+  std::vector<float> raw(static_cast<size_t>(L * P));
   for (int64_t t = 0; t < T; ++t) {
     // Multimodal ids have no PLE row: HF uses the pad row (id 0) for them.
     const int32_t id = tokens[t] < w.ple->vocab() && tokens[t] >= 0 ? tokens[t] : 0;
+    w.ple->read_row(id, raw.data());
     for (int64_t j = 0; j < Lp; ++j) {
       const int slot = plan.layers[j].layer;
       float* p = proj.data() + (t * L + slot) * P;
       for (int64_t i = 0; i < P; ++i) p[i] *= proj_scale;
       ops::rms_norm(p, w.per_layer_projection_norm.data(), 1, P, static_cast<float>(c.rms_norm_eps), p);
-      w.ple->read(id, slot, raw.data());
       float* out = pli + (t * Lp + j) * P;
-      for (int64_t i = 0; i < P; ++i) out[i] = (p[i] + raw[i] * ple_scale) * input_scale;
+      const float* r = raw.data() + slot * P;
+      for (int64_t i = 0; i < P; ++i) out[i] = (p[i] + r[i] * ple_scale) * input_scale;
     }
   }
 }

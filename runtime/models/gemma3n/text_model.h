@@ -42,6 +42,7 @@ struct TextModelOptions {
   WeightFormat format = WeightFormat::kF32;
   bool format_auto = true;                     // use the checkpoint's storage dtype (f32 or bf16)
   int max_context = 32768;
+  PleOptions ple;
 };
 
 class TextModel {

@@ -112,7 +112,8 @@ std::string text_prefix(const WeightStore& ws) {
 }
 
 Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, const Gemma3nConfig& cfg,
-                                                        WeightFormat format, const ComputeContext& ctx) {
+                                                        WeightFormat format, const ComputeContext& ctx,
+                                                        const PleOptions& ple_opt) {
   (void)ctx;
   const TextConfig& c = cfg.text;
   auto tw = std::make_unique<TextWeights>();
@@ -137,7 +138,7 @@ Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, 
   auto ple = b.get(p + "embed_tokens_per_layer.weight", {c.vocab_size_per_layer_input, L * P}, false);
   if (!ple.ok()) return ple.error();
   tw->params_core -= (*ple)->numel();  // counted in its own group
-  tw->ple = std::make_unique<PleTable>(**ple, static_cast<int>(L), static_cast<int>(P));
+  tw->ple = std::make_unique<PleTable>(**ple, static_cast<int>(L), static_cast<int>(P), ple_opt);
 
   GS_TRY(bind_mm_embedder(b, ws, "model.embed_vision.", cfg.vision_vocab_offset, cfg.vision_vocab_size, D,
                           &tw->embed_vision));

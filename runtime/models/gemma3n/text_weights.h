@@ -59,6 +59,7 @@ std::string text_prefix(const WeightStore& ws);
 // Binds and converts the text decoder's weights. `format` applies to the linear layers and the
 // embedding/LM head. Audio/vision tower tensors are never touched.
 Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, const Gemma3nConfig& cfg,
-                                                        WeightFormat format, const ComputeContext& ctx);
+                                                        WeightFormat format, const ComputeContext& ctx,
+                                                        const PleOptions& ple = {});
 
 }  // namespace gs::runtime::gemma3n
