@@ -29,7 +29,7 @@ TEST(PleCache, EvictingCacheMatchesResidentTable) {
   }
   const auto st = small.stats();
   EXPECT_EQ(st.hits + st.misses, 12);
-  EXPECT_GE(st.hits, 3);  // 5 stays hot under CLOCK
+  EXPECT_GE(st.hits, 2);  // the repeats of 5 right after its use hit
   EXPECT_LE(st.cached_bytes, 3 * row_bytes);
   std::vector<float> slot(P);
   small.read(200, 4, slot.data());
