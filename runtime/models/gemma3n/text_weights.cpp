@@ -31,6 +31,7 @@ class Binder {
     auto t = get(name, {rows, cols});
     if (!t.ok()) return t.error();
     tw_->storage.push_back(OwnedWeight::from_tensor(**t, format_));
+    drop(**t);
     tw_->resident_bytes += tw_->storage.back().bytes();
     *out = tw_->storage.back().view();
     return ok_status();
@@ -39,11 +40,17 @@ class Binder {
     auto t = get(name, std::move(shape));
     if (!t.ok()) return t.error();
     *out = (*t)->to_f32();
+    drop(**t);
     tw_->resident_bytes += out->size() * 4;
     return ok_status();
   }
 
  private:
+  // The converted copy is resident now: give the mapped pages back right away, so the peak RSS
+  // of loading is the converted model plus one tensor, not twice the model.
+  static void drop(const TensorRef& t) {
+    if (t.file) t.file->drop_pages(t.file_offset, t.nbytes);
+  }
   const WeightStore& ws_;
   TextWeights* tw_;
   WeightFormat format_;
