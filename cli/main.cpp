@@ -15,6 +15,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"dump", gs::cli::cmd_dump, "write logits.npy / hidden_states.npy for token ids (parity checks)"},
     {"greedy", gs::cli::cmd_greedy, "greedy KV-cached decode of token ids, prints {\"tokens\":[...]}"},
+    {"generate", gs::cli::cmd_generate, "generate text from a prompt or a chat (same engine as the server)"},
     {"random-checkpoint", gs::cli::cmd_random_checkpoint, "write a random-weight checkpoint (HF layout)"},
     {"bench", gs::cli::cmd_bench, "prefill/decode throughput and peak RSS (llama-bench style)"},
     {"tokenize", gs::cli::cmd_tokenize, "UTF-8 text on stdin -> {\"ids\":[...]}"},

@@ -15,7 +15,7 @@ fi
 rm -rf "$OUT.tmp"
 "$BIN/gemma3n-cli" random-checkpoint --preset demo --dtype bf16 --seed 3 \
   --towers-from tests/fixtures/gemma3n-tiny/model --out "$OUT.tmp"
-cp "$TOK" "$OUT.tmp/tokenizer.json"
+python3 scripts/gemma3n_tokenizer_layout.py "$TOK" "$OUT.tmp/tokenizer.json"
 cat > "$OUT.tmp/README.md" <<'MD'
 # Demo model: RANDOM WEIGHTS, MEANINGLESS OUTPUT
 
