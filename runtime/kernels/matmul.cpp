@@ -1,5 +1,7 @@
 #include "runtime/kernels/matmul.h"
 
+#include "runtime/kernels/quant.h"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -14,13 +16,7 @@ namespace gs::runtime {
 namespace {
 
 size_t row_bytes_for(WeightFormat f, int64_t cols) {
-  switch (f) {
-    case WeightFormat::kF32: return static_cast<size_t>(cols) * 4;
-    case WeightFormat::kBF16: return static_cast<size_t>(cols) * 2;
-    case WeightFormat::kQ8:
-    case WeightFormat::kQ4: break;
-  }
-  throw std::invalid_argument("quantized formats are not available yet");
+  return f == WeightFormat::kF32 ? static_cast<size_t>(cols) * 4 : quant_row_bytes(f, cols);
 }
 
 // Rows of W per parallel task: big enough to amortise scheduling, small enough to balance.
@@ -39,21 +35,6 @@ void f32_rows(const WeightView& w, int64_t r0, int64_t r1, const float* x, int64
   } else {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), static_cast<int>(r1 - r0),
                 static_cast<int>(w.cols), 1.f, x, static_cast<int>(xs), W, lda, 0.f, y + r0, static_cast<int>(ys));
-  }
-}
-
-// Large batches of a non-f32 format: widen a tile of rows to f32 once, then one sgemm for all n.
-void widened_rows(const WeightView& w, int64_t r0, int64_t r1, const float* x, int64_t n, int64_t xs, float* y,
-                  int64_t ys) {
-  constexpr int64_t kTile = 64;
-  thread_local std::vector<float> tile;
-  tile.resize(static_cast<size_t>(kTile * w.cols));
-  for (int64_t t0 = r0; t0 < r1; t0 += kTile) {
-    const int64_t t1 = std::min(r1, t0 + kTile);
-    for (int64_t r = t0; r < t1; ++r) weight_row_to_f32(w, r, tile.data() + (r - t0) * w.cols);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), static_cast<int>(t1 - t0),
-                static_cast<int>(w.cols), 1.f, x, static_cast<int>(xs), tile.data(), static_cast<int>(w.cols), 0.f,
-                y + t0, static_cast<int>(ys));
   }
 }
 
@@ -105,15 +86,8 @@ OwnedWeight OwnedWeight::from_f32(const float* data, int64_t rows, int64_t cols,
   for (int64_t r = 0; r < rows; ++r) {
     uint8_t* dst = o.storage_.get() + static_cast<size_t>(r) * rb;
     const float* src = data + r * cols;
-    switch (format) {
-      case WeightFormat::kF32: std::memcpy(dst, src, rb); break;
-      case WeightFormat::kBF16: {
-        auto* d = reinterpret_cast<uint16_t*>(dst);
-        for (int64_t c = 0; c < cols; ++c) d[c] = f32_to_bf16(src[c]);
-        break;
-      }
-      default: throw std::invalid_argument("quantized formats are not available yet");
-    }
+    if (format == WeightFormat::kF32) std::memcpy(dst, src, rb);
+    else quantize_row(format, src, cols, dst);
   }
   o.view_ = WeightView{format, rows, cols, rb, o.storage_.get()};
   return o;
@@ -143,15 +117,8 @@ OwnedWeight OwnedWeight::from_tensor(const TensorRef& t, WeightFormat format) {
   for (int64_t r = 0; r < rows; ++r) {
     t.rows_to_f32(r, 1, 0, cols, row.data());
     uint8_t* dst = o.storage_.get() + static_cast<size_t>(r) * rb;
-    switch (f) {
-      case WeightFormat::kF32: std::memcpy(dst, row.data(), rb); break;
-      case WeightFormat::kBF16: {
-        auto* d = reinterpret_cast<uint16_t*>(dst);
-        for (int64_t c = 0; c < cols; ++c) d[c] = f32_to_bf16(row[c]);
-        break;
-      }
-      default: throw std::invalid_argument("quantized formats are not available yet");
-    }
+    if (f == WeightFormat::kF32) std::memcpy(dst, row.data(), rb);
+    else quantize_row(f, row.data(), cols, dst);
   }
   o.view_ = WeightView{f, rows, cols, rb, o.storage_.get()};
   return o;
@@ -159,23 +126,24 @@ OwnedWeight OwnedWeight::from_tensor(const TensorRef& t, WeightFormat format) {
 
 void weight_row_to_f32(const WeightView& w, int64_t r, float* dst) {
   const uint8_t* src = w.data + static_cast<size_t>(r) * w.row_bytes;
-  switch (w.format) {
-    case WeightFormat::kF32: std::memcpy(dst, src, static_cast<size_t>(w.cols) * 4); break;
-    case WeightFormat::kBF16: convert_to_f32(DType::kBF16, src, static_cast<size_t>(w.cols), dst); break;
-    default: throw std::invalid_argument("quantized formats are not available yet");
-  }
+  if (w.format == WeightFormat::kF32) std::memcpy(dst, src, static_cast<size_t>(w.cols) * 4);
+  else dequantize_row(w.format, src, w.cols, dst);
 }
 
 void matmul(const ComputeContext& ctx, const WeightView& w, const float* x, int64_t n, int64_t x_stride, float* y,
             int64_t y_stride) {
   if (n <= 0 || w.rows <= 0) return;
-  const bool f32 = w.format == WeightFormat::kF32;
-  // Small batches of a packed format stream the weights once through the fused kernels; large
-  // batches widen tiles and use sgemm (compute-bound, the widening is amortised over n rows).
-  
-  ctx.parallel_for(w.rows, row_grain(ctx, w.rows), [&](int64_t r0, int64_t r1) {
-    if (f32) f32_rows(w, r0, r1, x, n, x_stride, y, y_stride);
-        else widened_rows(w, r0, r1, x, n, x_stride, y, y_stride);
+  if (w.format == WeightFormat::kF32) {
+    ctx.parallel_for(w.rows, row_grain(ctx, w.rows),
+                     [&](int64_t r0, int64_t r1) { f32_rows(w, r0, r1, x, n, x_stride, y, y_stride); });
+    return;
+  }
+  // Packed formats: small batches stream each weight block once through fused kernels; large
+  // batches widen tiles of rows and run sgemm (quant_matmul_rows picks). Prefill tiles want
+  // at least 64 rows per task to amortise the widening.
+  const int64_t grain = n > 32 ? std::max<int64_t>(64, row_grain(ctx, w.rows)) : row_grain(ctx, w.rows);
+  ctx.parallel_for(w.rows, grain, [&](int64_t r0, int64_t r1) {
+    quant_matmul_rows(w.format, w, r0, r1, x, n, x_stride, y, y_stride);
   });
 }
 

@@ -27,10 +27,13 @@ class Binder {
     if (resident) t->prefetch();
     return t;
   }
-  Status mat(const std::string& name, int64_t rows, int64_t cols, WeightView* out) {
+  // `exact`: small matrices that steer the whole residual stream (AltUp router, LAuReL, the
+  // per-layer-input gate/projection) stay float32: they are ~1% of the bytes but quantizing
+  // them moves the logits far more than quantizing the big projections does.
+  Status mat(const std::string& name, int64_t rows, int64_t cols, WeightView* out, bool exact = false) {
     auto t = get(name, {rows, cols});
     if (!t.ok()) return t.error();
-    tw_->storage.push_back(OwnedWeight::from_tensor(**t, format_));
+    tw_->storage.push_back(OwnedWeight::from_tensor(**t, exact ? WeightFormat::kF32 : format_));
     drop(**t);
     tw_->resident_bytes += tw_->storage.back().bytes();
     *out = tw_->storage.back().view();
@@ -85,13 +88,13 @@ Status bind_layer(Binder& b, const std::string& p, const TextConfig& c, int l, L
   GS_TRY(b.vec(p + "altup.correct_output_scale", {D}, &w->correct_output_scale));
   GS_TRY(b.vec(p + "altup.correction_coefs.weight", {N, N}, &w->correction_coefs));
   GS_TRY(b.vec(p + "altup.prediction_coefs.weight", {N * N, N}, &w->prediction_coefs));
-  GS_TRY(b.mat(p + "altup.modality_router.weight", N, D, &w->modality_router));
+  GS_TRY(b.mat(p + "altup.modality_router.weight", N, D, &w->modality_router, true));
   GS_TRY(b.vec(p + "altup.router_norm.weight", {D}, &w->router_norm));
-  GS_TRY(b.mat(p + "laurel.linear_left.weight", r, D, &w->laurel_left));
-  GS_TRY(b.mat(p + "laurel.linear_right.weight", D, r, &w->laurel_right));
+  GS_TRY(b.mat(p + "laurel.linear_left.weight", r, D, &w->laurel_left, true));
+  GS_TRY(b.mat(p + "laurel.linear_right.weight", D, r, &w->laurel_right, true));
   GS_TRY(b.vec(p + "laurel.post_laurel_norm.weight", {D}, &w->post_laurel_norm));
-  GS_TRY(b.mat(p + "per_layer_input_gate.weight", P, D, &w->per_layer_input_gate));
-  GS_TRY(b.mat(p + "per_layer_projection.weight", D, P, &w->per_layer_projection));
+  GS_TRY(b.mat(p + "per_layer_input_gate.weight", P, D, &w->per_layer_input_gate, true));
+  GS_TRY(b.mat(p + "per_layer_projection.weight", D, P, &w->per_layer_projection, true));
   GS_TRY(b.vec(p + "post_per_layer_input_norm.weight", {D}, &w->post_per_layer_input_norm));
   return ok_status();
 }

@@ -1,0 +1,65 @@
+// Block-quantized weight formats and the CPU kernels that multiply by them.
+//
+// Byte layout (all little-endian). A quantized weight is row-major [rows, cols]; every row is a
+// sequence of cols / 32 blocks, each block covering 32 consecutive input columns. A row holds
+// nothing but its blocks, so column c lives in block c / 32 of its row and the leading k blocks
+// of a row are exactly the row of the first 32·k columns: a MatFormer prefix view (first_cols)
+// keeps the row stride and just reads fewer blocks; first_rows reads fewer rows.
+//
+//   kQ8 (34 bytes / 32 weights, 8.5 bits):  f16 d | int8 q[32]
+//       w[i] = d · q[i],  q in [-127, 127],  d = max|w| / 127 rounded to f16.
+//   kQ4 (20 bytes / 32 weights, 5 bits):    f16 d | f16 m | uint8 qs[16]
+//       w[i] = d · q[i] + m,  q in [0, 15],  m = min(w), d = (max(w) - m) / 15 (both f16).
+//       qs[j] holds q[j] in its low nibble and q[j + 16] in its high nibble, so one 16-byte
+//       load yields elements 0..15 (& 0xF) and 16..31 (>> 4) without shuffles.
+//   kBF16 (2 bytes / weight): the checkpoint's own bfloat16, row stride = row_bytes.
+//
+// Blocks are not aligned (34 and 20 bytes); the kernels use unaligned loads. The per-block
+// minimum of kQ4 (rather than a symmetric scale) costs 2 bytes per block and roughly halves the
+// reconstruction error on the skewed blocks of real checkpoints.
+//
+// Activations: kQ8 and kBF16 keep them float32, so the only numerical difference from an f32
+// matmul is the weight rounding. kQ4 with n <= 32 (decode) quantizes activations to int8 per
+// block of 32 (scale max|x|/127, f32) and uses integer block dots: 1.3-2x faster per core, and
+// its extra error (at most half an activation step per element, ~0.4% of a block's max|x|) is
+// small next to the 4-bit weight rounding (~9% RMS). kQ4 with n > 32 uses f32 activations.
+// The scalar reference follows the same rule, so optimised and reference kernels differ only in
+// summation order; non-finite activations still give NaN outputs.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "runtime/kernels/matmul.h"
+
+namespace gs::runtime {
+
+inline constexpr int64_t kQuantBlock = 32;
+inline constexpr size_t kQ8BlockBytes = 34;
+inline constexpr size_t kQ4BlockBytes = 20;
+
+// True for the formats that quantize_row/quant_matmul_rows accept as blocks (kQ8, kQ4).
+inline bool is_block_quantized(WeightFormat f) { return f == WeightFormat::kQ8 || f == WeightFormat::kQ4; }
+
+// Bytes of one row of `cols` columns (kQ8/kQ4: cols % 32 == 0; kBF16: 2·cols; kF32: 4·cols).
+size_t quant_row_bytes(WeightFormat f, int64_t cols);
+
+// Encodes src[cols] into dst[quant_row_bytes(f, cols)]. kQ8, kQ4, kBF16 (round to nearest even).
+void quantize_row(WeightFormat f, const float* src, int64_t cols, uint8_t* dst);
+
+// Decodes the first `cols` columns of a row into dst[cols]. kQ8, kQ4, kBF16, kF32.
+void dequantize_row(WeightFormat f, const uint8_t* src, int64_t cols, float* dst);
+
+// y[i, r] = sum_c x[i, c] · W[r, c] for r in [row_begin, row_end), i in [0, n); c < w.cols.
+// x row stride x_stride, y row stride y_stride (elements); y is indexed by absolute row r.
+// Formats kQ8, kQ4, kBF16. Single-threaded (callers split rows across threads); picks AVX2 or
+// scalar code at run time. n <= 32 streams the weights once through fused kernels without heap
+// allocation; larger n widens tiles of rows to f32 (thread_local scratch) and runs sgemm.
+// Throws std::invalid_argument for a kQ8/kQ4 view whose cols is not a multiple of 32.
+void quant_matmul_rows(WeightFormat f, const WeightView& w, int64_t row_begin, int64_t row_end, const float* x,
+                       int64_t n, int64_t x_stride, float* y, int64_t y_stride);
+
+// Same contract, portable scalar code (the reference the tests compare every path against).
+void quant_matmul_rows_reference(WeightFormat f, const WeightView& w, int64_t row_begin, int64_t row_end,
+                                 const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride);
+
+}  // namespace gs::runtime

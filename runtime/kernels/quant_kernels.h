@@ -1,0 +1,44 @@
+// Internal to runtime/kernels/quant*.cpp: the per-ISA entry points behind quant.h's dispatch.
+// The AVX2 versions are defined in quant_avx2.cpp (compiled with -mavx2 -mfma -mf16c) and must
+// only be called when has_avx2_fma_f16c() holds.
+#pragma once
+#include <cstdint>
+
+#include "runtime/kernels/matmul.h"
+
+namespace gs::runtime::quant_detail {
+
+// Largest n served by the fused streaming kernels; above it rows are widened to f32 tiles and
+// multiplied with sgemm (compute-bound regime, widening amortised over n). Measured single-core
+// crossover (4096x2048, GFLOP/s fused vs tiled): n = 24: 53-60 vs 38-40, n = 33: 40-50 vs 44-47,
+// n = 64: 42-50 vs 62-64.
+inline constexpr int64_t kFusedMaxN = 32;
+
+// Activations of the kQ4 fused kernels, quantized per block of 32 like kQ8 weights but with an
+// f32 scale: q[i][c] int8, d[i][b] = max|x| / 127 (NaN when the block holds NaN or infinity, so
+// bad activations still poison the output), s[i][b] = exact f32 sum of the block (for the
+// per-block minimum term). Row i of q starts at q + i * cols, of d and s at i * blocks.
+struct ActBlocks {
+  int8_t* q;
+  float* d;
+  float* s;
+};
+void quantize_acts_scalar(const float* x, int64_t n, int64_t x_stride, int64_t cols, const ActBlocks& out);
+void quantize_acts_avx2(const float* x, int64_t n, int64_t x_stride, int64_t cols, const ActBlocks& out);
+// Thread-local scratch for n rows of `cols` activations (grows, never shrinks: no allocation in
+// steady state).
+ActBlocks act_scratch(int64_t n, int64_t cols);
+void q4_matmul_rows_i8_avx2(const WeightView& w, int64_t row_begin, int64_t row_end, const ActBlocks& acts,
+                            int64_t n, float* y, int64_t y_stride);
+
+void quantize_row_scalar(WeightFormat f, const float* src, int64_t cols, uint8_t* dst);
+void dequantize_row_scalar(WeightFormat f, const uint8_t* src, int64_t cols, float* dst);
+
+void dequantize_row_avx2(WeightFormat f, const uint8_t* src, int64_t cols, float* dst);
+void quantize_row_avx2(WeightFormat f, const float* src, int64_t cols, uint8_t* dst);
+// Fused f32-activation kernel for kQ8 and kBF16, any n (efficient for n <= kFusedMaxN): each
+// slab of weight rows is read from memory once and reused from L1/L2 for all n activation rows.
+void matmul_rows_fused_avx2(WeightFormat f, const WeightView& w, int64_t row_begin, int64_t row_end,
+                            const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride);
+
+}  // namespace gs::runtime::quant_detail

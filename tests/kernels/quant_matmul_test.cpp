@@ -1,0 +1,161 @@
+// quant_matmul_rows (AVX2 fused for n <= 32, widened tiles + sgemm above) against the scalar
+// reference, for every format and shape class, plus MatFormer prefix views.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "runtime/kernels/quant.h"
+#include "tests/kernels/quant_test_util.h"
+
+namespace gs::runtime {
+namespace {
+
+using test::make_weight;
+using test::random_floats;
+
+struct Case {
+  WeightFormat f;
+  int64_t rows, cols, n;
+};
+
+std::string name(const Case& c) {
+  char buf[96];
+  std::snprintf(buf, sizeof(buf), "%s rows %lld cols %lld n %lld", weight_format_name(c.f),
+                static_cast<long long>(c.rows), static_cast<long long>(c.cols), static_cast<long long>(c.n));
+  return buf;
+}
+
+// Optimised vs reference on rows [3, rows) of a weight, with padded (unaligned) strides.
+// Both use the same decoded weights, so they differ only by float summation order: the bound is
+// relative to sum |x·w| (the condition of the dot product), far below what an indexing or
+// scaling bug produces (>= one term, i.e. >= 1/cols of that sum).
+void check_case(const Case& c) {
+  const int64_t xs = c.cols + 5, ys = c.rows + 3, r0 = 3;
+  const auto wf = random_floats(static_cast<size_t>(c.rows * c.cols), 1, 0.05f);
+  const auto w = make_weight(c.f, wf, c.rows, c.cols);
+  const auto x = random_floats(static_cast<size_t>(c.n * xs), 2);
+  std::vector<float> y(static_cast<size_t>(c.n * ys), -7.f), ref(y.size(), -7.f), row(static_cast<size_t>(c.cols));
+  quant_matmul_rows(c.f, w.view, r0, c.rows, x.data(), c.n, xs, y.data(), ys);
+  quant_matmul_rows_reference(c.f, w.view, r0, c.rows, x.data(), c.n, xs, ref.data(), ys);
+  for (int64_t r = 0; r < c.rows; ++r) {
+    dequantize_row(c.f, w.view.data + r * w.view.row_bytes, c.cols, row.data());
+    for (int64_t i = 0; i < c.n; ++i) {
+      const float got = y[i * ys + r], want = ref[i * ys + r];
+      if (r < r0) {  // rows outside the range are untouched
+        ASSERT_EQ(got, -7.f) << name(c);
+        continue;
+      }
+      double cond = 0;
+      for (int64_t k = 0; k < c.cols; ++k) cond += std::fabs(static_cast<double>(x[i * xs + k]) * row[k]);
+      ASSERT_NEAR(got, want, 1e-5 * cond)
+          << name(c) << " at (" << i << ", " << r << ")";
+    }
+    for (int64_t i = 0; i < c.n; ++i)  // padding between output rows is untouched
+      for (int64_t p = c.rows; p < ys; ++p) ASSERT_EQ(y[i * ys + p], -7.f) << name(c);
+  }
+}
+
+TEST(QuantMatmul, MatchesReferenceForDecodeShapes) {
+  for (auto f : {WeightFormat::kQ8, WeightFormat::kQ4, WeightFormat::kBF16})
+    for (int64_t n : {1, 2, 3, 4, 7, 8, 16, 32})
+      for (int64_t cols : {32, 96, 2080, 8192}) check_case({f, 13, cols, n});
+}
+
+TEST(QuantMatmul, MatchesReferenceForPrefillShapes) {
+  for (auto f : {WeightFormat::kQ8, WeightFormat::kQ4, WeightFormat::kBF16}) {
+    for (int64_t cols : {32, 96, 2080}) check_case({f, 37, cols, 33});
+    check_case({f, 70, 96, 512});    // more rows than one widened tile at small cols
+    check_case({f, 21, 2080, 512});  // odd block count, rows not a multiple of any tile
+  }
+  check_case({WeightFormat::kQ4, 9, 8192, 512});
+}
+
+TEST(QuantMatmul, Bf16HandlesPartialBlocks) {
+  for (int64_t n : {1, 3, 5, 40})
+    for (int64_t cols : {7, 100, 2050}) check_case({WeightFormat::kBF16, 11, cols, n});
+}
+
+// kQ4 decode (n <= 32) multiplies int8-quantized activations: its distance from the exact product
+// of the dequantized weights with f32 activations is at most half an activation step per
+// element, i.e. sum over blocks of sum|w| · max|x_block| / 254 (plus float rounding).
+TEST(QuantMatmul, Q4Int8ActivationErrorIsBounded) {
+  const int64_t rows = 24, cols = 2080;
+  const auto wf = random_floats(static_cast<size_t>(rows * cols), 8, 0.05f);
+  const auto w = make_weight(WeightFormat::kQ4, wf, rows, cols);
+  for (int64_t n : {1, 3, 32}) {
+    const auto x = random_floats(static_cast<size_t>(n * cols), 9);
+    std::vector<float> y(static_cast<size_t>(n * rows)), row(static_cast<size_t>(cols));
+    quant_matmul_rows(WeightFormat::kQ4, w.view, 0, rows, x.data(), n, cols, y.data(), rows);
+    double worst = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      dequantize_row(WeightFormat::kQ4, w.view.data + r * w.view.row_bytes, cols, row.data());
+      for (int64_t i = 0; i < n; ++i) {
+        double exact = 0, bound = 0, cond = 0;
+        for (int64_t b = 0; b < cols / 32; ++b) {
+          double xmax = 0, wsum = 0;
+          for (int64_t c = b * 32; c < b * 32 + 32; ++c) {
+            exact += static_cast<double>(x[i * cols + c]) * row[c];
+            cond += std::fabs(static_cast<double>(x[i * cols + c]) * row[c]);
+            xmax = std::max(xmax, std::fabs(static_cast<double>(x[i * cols + c])));
+            wsum += std::fabs(row[c]);
+          }
+          bound += wsum * xmax / 254.0;
+        }
+        const double err = std::fabs(y[i * rows + r] - exact);
+        ASSERT_LE(err, bound + 1e-5 * cond) << "n " << n << " at (" << i << ", " << r << ")";
+        worst = std::max(worst, err / bound);
+      }
+    }
+    EXPECT_GT(worst, 0.0);  // the activations really are quantized (not an f32 path in disguise)
+  }
+}
+
+TEST(QuantMatmul, NonFiniteActivationsPropagate) {
+  const int64_t rows = 5, cols = 64;
+  const auto wf = random_floats(static_cast<size_t>(rows * cols), 4, 0.05f);
+  for (auto f : {WeightFormat::kQ8, WeightFormat::kQ4, WeightFormat::kBF16}) {
+    const auto w = make_weight(f, wf, rows, cols);
+    auto x = random_floats(static_cast<size_t>(2 * cols), 5);
+    x[40] = std::numeric_limits<float>::quiet_NaN();  // row 0 only
+    std::vector<float> y(static_cast<size_t>(2 * rows));
+    quant_matmul_rows(f, w.view, 0, rows, x.data(), 2, cols, y.data(), rows);
+    for (int64_t r = 0; r < rows; ++r) {
+      EXPECT_TRUE(std::isnan(y[r])) << weight_format_name(f);
+      EXPECT_TRUE(std::isfinite(y[rows + r])) << weight_format_name(f);
+    }
+  }
+}
+
+// A prefix view must compute exactly what a weight built from the sliced matrix computes.
+TEST(QuantMatmul, PrefixViewsEqualSlicedWeights) {
+  const int64_t rows = 40, cols = 256;
+  const auto wf = random_floats(static_cast<size_t>(rows * cols), 5, 0.05f);
+  for (auto f : {WeightFormat::kQ8, WeightFormat::kQ4, WeightFormat::kBF16}) {
+    const auto full = make_weight(f, wf, rows, cols);
+    for (int64_t keep_rows : {rows, int64_t{17}}) {
+      for (int64_t keep_cols : {cols, int64_t{96}}) {
+        std::vector<float> sliced(static_cast<size_t>(keep_rows * keep_cols));
+        for (int64_t r = 0; r < keep_rows; ++r)
+          for (int64_t c = 0; c < keep_cols; ++c) sliced[r * keep_cols + c] = wf[r * cols + c];
+        const auto small = make_weight(f, sliced, keep_rows, keep_cols);
+        const WeightView view = full.view.first_rows(keep_rows).first_cols(keep_cols);
+        ASSERT_EQ(view.row_bytes, full.view.row_bytes);
+        for (int64_t n : {1, 5, 20}) {
+          const auto x = random_floats(static_cast<size_t>(n * keep_cols), 6);
+          std::vector<float> a(static_cast<size_t>(n * keep_rows)), b(a.size());
+          quant_matmul_rows(f, view, 0, view.rows, x.data(), n, keep_cols, a.data(), keep_rows);
+          quant_matmul_rows(f, small.view, 0, keep_rows, x.data(), n, keep_cols, b.data(), keep_rows);
+          ASSERT_EQ(a, b) << weight_format_name(f) << " " << keep_rows << "x" << keep_cols << " n " << n;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace gs::runtime

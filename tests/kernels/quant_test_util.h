@@ -1,0 +1,34 @@
+// Shared helpers of the kernel tests: deterministic random data and quantized weight buffers.
+#pragma once
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "runtime/kernels/quant.h"
+
+namespace gs::test {
+
+inline std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// A [rows, cols] weight in `format`, row stride quant_row_bytes(format, cols).
+struct QuantWeight {
+  std::vector<uint8_t> bytes;
+  runtime::WeightView view;
+};
+
+inline QuantWeight make_weight(runtime::WeightFormat f, const std::vector<float>& w, int64_t rows, int64_t cols) {
+  QuantWeight q;
+  const size_t rb = runtime::quant_row_bytes(f, cols);
+  q.bytes.assign(rb * static_cast<size_t>(rows), 0);
+  for (int64_t r = 0; r < rows; ++r) runtime::quantize_row(f, w.data() + r * cols, cols, q.bytes.data() + r * rb);
+  q.view = runtime::WeightView{f, rows, cols, rb, q.bytes.data()};
+  return q;
+}
+
+}  // namespace gs::test
