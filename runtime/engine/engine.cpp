@@ -49,6 +49,7 @@ class EngineImpl final : public Engine {
         throw LoadError("unknown default size '" + o.default_size + "'");
       default_id_ = plans_.count(o.default_size) ? o.default_size : model_id_ + ":" + o.default_size;
     }
+    weights_bytes_ = static_cast<int64_t>(model_->weights().resident_bytes);
     calibrate();
     thread_ = std::thread([this] { loop(); });
   }
@@ -82,6 +83,13 @@ class EngineImpl final : public Engine {
       id = ch.id;
       budget_met = ch.meets_budget;
     }
+    if (opts_.memory_budget_bytes > 0) {
+      const int64_t need = kv_bytes_for(plans_.at(id), static_cast<int>(req.prompt.size()) + req.max_tokens);
+      if (weights_bytes_ + need > opts_.memory_budget_bytes)
+        return make_error(ErrorCode::kResourceExhausted,
+                          "this request needs " + std::to_string(need >> 20) + " MiB of KV cache, more than the memory "
+                          "budget leaves beside the weights; lower max_tokens or raise --memory-budget");
+    }
     auto seq = std::make_unique<Sequence>();
     seq->budget_met = budget_met;
     seq->cancelled = std::make_shared<std::atomic<bool>>(false);
@@ -92,14 +100,14 @@ class EngineImpl final : public Engine {
     {
       std::lock_guard<std::mutex> lk(mu_);
       if (stopping_) return make_error(ErrorCode::kUnavailable, "the server is shutting down");
-      if (static_cast<int>(incoming_.size()) >= opts_.max_queue)
+      if (queued_ >= opts_.max_queue)
         return make_error(ErrorCode::kResourceExhausted, "the request queue is full");
       seq->id = ++next_id_;
       pending_prompt_tokens_ += static_cast<int64_t>(seq->req.prompt.size());
       ++stats_.requests_by_size[seq->model_id];
       incoming_.push_back(std::move(seq));
       ++stats_.requests_total;
-      stats_.queue_depth = static_cast<int64_t>(incoming_.size());
+      stats_.queue_depth = ++queued_;
     }
     cv_.notify_one();
     return h;
@@ -146,6 +154,17 @@ class EngineImpl final : public Engine {
     return &it->second;
   }
 
+  // KV bytes a sequence of `tokens` positions needs under `plan`: sliding layers keep a window,
+  // shared layers store nothing, full layers grow with the context.
+  int64_t kv_bytes_for(const gemma3n::LayerPlan& plan, int tokens) const {
+    const auto& c = model_->text_config();
+    const int64_t row = 2 * static_cast<int64_t>(c.num_key_value_heads) * c.head_dim * sizeof(float);
+    int64_t n = 0;
+    for (const auto& pl : plan.layers)
+      if (pl.kv_source < 0)
+        n += row * (pl.type == gemma3n::LayerType::kSliding ? std::min(tokens, c.sliding_window) : tokens);
+    return n;
+  }
   void calibrate();
   void loop();
   void admit(std::deque<std::unique_ptr<Sequence>>& fresh);
@@ -166,6 +185,9 @@ class EngineImpl final : public Engine {
   Clock::time_point deadline_;
   EngineStats stats_;
   CostModel cost_;                    // guarded by mu_
+  int queued_ = 0;                    // submitted, not yet admitted (guarded by mu_)
+  int64_t weights_bytes_ = 0;         // resident weights (for the memory budget)
+  int64_t kv_reserved_ = 0;           // engine thread: KV bytes reserved by admitted sequences
   int64_t pending_prompt_tokens_ = 0; // prompt rows not yet prefilled (guarded by mu_)
   uint64_t next_id_ = 0;
   std::thread thread_;
@@ -179,10 +201,23 @@ void EngineImpl::admit(std::deque<std::unique_ptr<Sequence>>& fresh) {
   for (auto& s : fresh) waiting_.push_back(std::move(s));
   fresh.clear();
   while (!waiting_.empty() && static_cast<int>(active_.size()) < opts_.max_batch) {
+    std::string id;
+    const gemma3n::LayerPlan* plan = resolve_model(waiting_.front()->model_id, &id);
+    const int64_t need =
+        kv_bytes_for(*plan, static_cast<int>(waiting_.front()->req.prompt.size()) + waiting_.front()->req.max_tokens);
+    // Memory budget: admit only what fits beside the weights and the running sequences' caches.
+    if (opts_.memory_budget_bytes > 0 && !active_.empty() &&
+        weights_bytes_ + kv_reserved_ + need > opts_.memory_budget_bytes)
+      break;
     auto s = std::move(waiting_.front());
     waiting_.pop_front();
-    std::string id;
-    s->plan = resolve_model(s->model_id, &id);
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      --queued_;
+    }
+    s->kv_reserved = need;
+    kv_reserved_ += need;
+    s->plan = plan;
     s->kv = model_->new_sequence(*s->plan);
     s->sampler = std::make_unique<Sampler>(s->req.sampling, model_->text_config().vocab_size);
     s->started = Clock::now();
@@ -193,6 +228,8 @@ void EngineImpl::admit(std::deque<std::unique_ptr<Sequence>>& fresh) {
 void EngineImpl::finish(Sequence& s, FinishInfo::Reason r) {
   if (s.finished) return;
   s.finished = true;
+  kv_reserved_ -= s.kv_reserved;
+  s.kv_reserved = 0;
   if (s.in_prefill()) {
     std::lock_guard<std::mutex> lk(mu_);
     pending_prompt_tokens_ = std::max<int64_t>(0, pending_prompt_tokens_ - (static_cast<int64_t>(s.req.prompt.size()) - s.prefilled));
@@ -335,12 +372,16 @@ void EngineImpl::loop() {
       cv_.wait(lk, [&] { return stopping_ || !incoming_.empty() || !active_.empty() || !waiting_.empty(); });
       fresh.swap(incoming_);
       stopping = stopping_;
-      stats_.queue_depth = static_cast<int64_t>(waiting_.size() + fresh.size());
+      stats_.queue_depth = queued_;
     }
     if (stopping) {
       // Finish what runs until the deadline; queued work is cancelled at once.
       for (auto& s : fresh) finish(*s, FinishInfo::Reason::kCancelled);
       for (auto& s : waiting_) finish(*s, FinishInfo::Reason::kCancelled);
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        queued_ = 0;
+      }
       fresh.clear();
       waiting_.clear();
       if (active_.empty()) return;

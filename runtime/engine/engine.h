@@ -21,6 +21,7 @@ struct EngineOptions {
   int max_context = 32768;
   int prefill_chunk = 512;
   std::string default_size;       // MatFormer size id used without a budget ("" = full model)
+  int64_t memory_budget_bytes = 0;  // weights + KV cache; 0 = unlimited
 };
 
 struct ModelInfo {

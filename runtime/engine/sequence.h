@@ -30,6 +30,7 @@ struct Sequence {
   Clock::time_point submitted, started, first_token;
   bool finished = false;
   bool budget_met = true;
+  int64_t kv_reserved = 0;                     // bytes counted against the memory budget
 
   bool in_prefill() const { return prefilled < static_cast<int>(req.prompt.size()); }
 };

@@ -161,3 +161,40 @@ TEST(StepPlanner, OneGroupPerStepRotating) {
 
 }  // namespace
 }  // namespace gs::runtime
+
+namespace gs::runtime {
+namespace {
+
+TEST(EngineBudget, QueuesWithinBudgetThenRejects) {
+  EngineOptions o;
+  o.model_dir = test::fixture_path("gemma3n-tiny/model");
+  o.threads = 2;
+  o.max_queue = 1;
+  // Weights (7.7 MB f32) plus room for one sequence of ~1000 positions of KV (2 full-attention
+  // producer layers x 1000 x 2 x 64 floats = 1 MB, plus the sliding rings) but not two.
+  o.memory_budget_bytes = 7663680 + 1200000;
+  auto e = create_engine(o);
+  auto a = std::make_shared<Collector>(), b = std::make_shared<Collector>(), c = std::make_shared<Collector>();
+  std::promise<void> started;
+  a->on_token_ = [&started](size_t n) {
+    if (n == 1) started.set_value();
+  };
+  auto first = e->submit(greedy_request(prompt(0), 900, a));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  started.get_future().wait();  // admitted and decoding
+  ASSERT_TRUE(e->submit(greedy_request(prompt(1), 900, b)).ok());  // waits: the budget holds one
+  auto r = e->submit(greedy_request(prompt(2), 900, c));           // queue (1) is full
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ErrorCode::kResourceExhausted);
+  auto huge = e->submit(greedy_request(prompt(2), 30000, c));      // could never fit
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.error().code, ErrorCode::kResourceExhausted);
+  EXPECT_FALSE(a->wait().empty());
+  EXPECT_FALSE(b->wait().empty());
+  // b was admitted only once a had left: it queued for about a's whole decode.
+  EXPECT_GT(b->finish().queue_s, 0.5 * (a->finish().total_s - a->finish().ttft_s));
+  EXPECT_NE(b->finish().reason, FinishInfo::Reason::kCancelled);
+}
+
+}  // namespace
+}  // namespace gs::runtime
