@@ -170,9 +170,10 @@ TEST(EngineBudget, QueuesWithinBudgetThenRejects) {
   o.model_dir = test::fixture_path("gemma3n-tiny/model");
   o.threads = 2;
   o.max_queue = 1;
-  // Weights (7.7 MB f32) plus room for one sequence of ~1000 positions of KV (2 full-attention
-  // producer layers x 1000 x 2 x 64 floats = 1 MB, plus the sliding rings) but not two.
-  o.memory_budget_bytes = 7663680 + 1200000;
+  // Weights (7.66 MB f32) plus room for the KV cache of one ~924-position sequence but not two:
+  // one full-attention producer layer x 924 x (K+V) x 64 floats = 473 KB, plus four sliding rings
+  // of 8 positions = 16 KB; layers 5-9 share and store nothing.
+  o.memory_budget_bytes = 7663680 + 700000;
   auto e = create_engine(o);
   auto a = std::make_shared<Collector>(), b = std::make_shared<Collector>(), c = std::make_shared<Collector>();
   std::promise<void> started;
