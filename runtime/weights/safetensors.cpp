@@ -32,7 +32,8 @@ std::vector<float> TensorRef::to_f32() const {
 }
 
 void TensorRef::rows_to_f32(int64_t row0, int64_t n, int64_t col0, int64_t ncols, float* dst) const {
-  const int64_t cols = shape.size() >= 2 ? shape.back() : 1;
+  // A "row" is one index of the first dimension (conv kernels [out, in, kh, kw] included).
+  const int64_t cols = shape.empty() || shape[0] == 0 ? 1 : numel() / shape[0];
   const size_t es = dtype_size(dtype);
   for (int64_t r = 0; r < n; ++r) {
     const uint8_t* src = data + (static_cast<size_t>((row0 + r) * cols + col0)) * es;

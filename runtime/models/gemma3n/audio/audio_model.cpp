@@ -106,7 +106,12 @@ Expected<std::shared_ptr<const AudioModel>> AudioModelGroup::get() {
   // The converted copies are what we use; the mapped checkpoint pages can go.
   store_.drop_pages_with_prefix(kAudioTowerPrefix);
   store_.drop_pages_with_prefix(kEmbedAudioPrefix);
-  model_ = std::shared_ptr<const AudioModel>(std::move(m.value()));
+  // When the last holder lets go (unload() or a request still running after it), hand the freed
+  // heap back to the OS: the weights are many mid-size blocks that glibc would otherwise keep.
+  model_ = std::shared_ptr<const AudioModel>(m.value().release(), [](const AudioModel* p) {
+    delete p;
+    malloc_trim(0);
+  });
   ++load_count_;
   return model_;
 }
@@ -117,13 +122,7 @@ void AudioModelGroup::unload() {
     std::lock_guard<std::mutex> lock(mu_);
     old.swap(model_);
   }
-  // Released outside the lock (freeing gigabytes takes a while). If no request still holds the
-  // model, hand the freed heap back to the OS: the weights are many mid-size blocks that glibc
-  // would otherwise keep in the heap.
-  if (old.use_count() == 1) {
-    old.reset();
-    malloc_trim(0);
-  }
+  // `old` is released here, outside the lock (freeing gigabytes takes a while).
 }
 
 bool AudioModelGroup::loaded() const {

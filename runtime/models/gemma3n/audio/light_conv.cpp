@@ -19,6 +19,9 @@ void light_conv_residual(const ComputeContext& ctx, const AudioConfig& cfg, cons
     float* g = h.data() + t * D;
     for (int64_t d = 0; d < D; ++d) g[d] = r[d] * audio_ops::sigmoid(r[D + d]);
   }
+  std::vector<float> taps(static_cast<size_t>(K * D));  // [K, D]: contiguous per tap, vectorises
+  for (int64_t d = 0; d < D; ++d)
+    for (int j = 0; j < K; ++j) taps[static_cast<size_t>(j * D + d)] = w.depthwise[static_cast<size_t>(d * K + j)];
   std::vector<float> conv(static_cast<size_t>(T * D), 0.0f);
   ctx.parallel_for(T, 16, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
@@ -27,7 +30,8 @@ void light_conv_residual(const ComputeContext& ctx, const AudioConfig& cfg, cons
         const int64_t src = t - (K - 1) + j;
         if (src < 0) continue;
         const float* in = h.data() + src * D;
-        for (int64_t d = 0; d < D; ++d) out[d] += w.depthwise[static_cast<size_t>(d * K + j)] * in[d];
+        const float* tap = taps.data() + j * D;
+        for (int64_t d = 0; d < D; ++d) out[d] += tap[d] * in[d];
       }
     }
   });

@@ -16,7 +16,7 @@ Expected<KvPath> load_kv(TensorLoader& tl, const std::string& p, const BlockSpec
     kv.down = DepthwiseNorm{make_depthwise_conv(w, in, s.kv_kernel, s.kv_stride), std::move(n)};
   }
   GS_VLOAD(w, tl.get(p + "proj.weight", {dim, in, 1, 1}));
-  kv.proj = OwnedWeight::from_f32(w.data(), dim, in, WeightFormat::kF32);
+  kv.proj = tl.matrix(w.data(), dim, in);
   return kv;
 }
 
@@ -37,13 +37,13 @@ Expected<MobileAttention> load_mobile_attention(TensorLoader& tl, const std::str
   GS_VLOAD(n, tl.get(p + "norm.weight", {in}));
   b.norm = std::move(n);
   GS_VLOAD(q, tl.get(p + "attn.query.proj.weight", {s.num_heads * s.key_dim, in, 1, 1}));
-  b.query = OwnedWeight::from_f32(q.data(), s.num_heads * s.key_dim, in, WeightFormat::kF32);
+  b.query = tl.matrix(q.data(), s.num_heads * s.key_dim, in);
   GS_VLOAD(k, load_kv(tl, p + "attn.key.", s, in, s.key_dim));
   b.key = std::move(k);
   GS_VLOAD(v, load_kv(tl, p + "attn.value.", s, in, s.value_dim));
   b.value = std::move(v);
   GS_VLOAD(o, tl.get(p + "attn.output.proj.weight", {in, s.num_heads * s.value_dim, 1, 1}));
-  b.output = OwnedWeight::from_f32(o.data(), in, s.num_heads * s.value_dim, WeightFormat::kF32);
+  b.output = tl.matrix(o.data(), in, s.num_heads * s.value_dim);
   if (tl.has(p + "layer_scale.gamma")) {
     GS_VLOAD(g, tl.get(p + "layer_scale.gamma", {in}));
     b.layer_scale = std::move(g);

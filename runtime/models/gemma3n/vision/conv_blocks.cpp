@@ -9,7 +9,7 @@ Expected<PointwiseNorm> load_pointwise_norm(TensorLoader& tl, const std::string&
   GS_VLOAD(w, tl.get(conv_name, {out, in, 1, 1}));
   GS_VLOAD(n, tl.get(norm_name, {out}));
   PointwiseNorm r;
-  r.w = OwnedWeight::from_f32(w.data(), out, in, WeightFormat::kF32);
+  r.w = tl.matrix(w.data(), out, in);
   r.norm = std::move(n);
   return r;
 }
@@ -32,9 +32,10 @@ Expected<EdgeResidual> load_edge_residual(TensorLoader& tl, const std::string& p
   GS_VLOAD(wp, tl.get(p + "conv_pwl.weight", {s.out_chs, mid, 1, 1}));
   GS_VLOAD(b2, tl.get(p + "bn2.weight", {s.out_chs}));
   EdgeResidual b;
-  b.conv_exp = make_dense_conv(we, mid, in, k, s.stride);
+  b.conv_exp = make_dense_conv(we, mid, in, k, s.stride, {}, tl.format());
+  tl.note_matrix(b.conv_exp.w);
   b.bn1 = std::move(b1);
-  b.conv_pwl = OwnedWeight::from_f32(wp.data(), s.out_chs, mid, WeightFormat::kF32);
+  b.conv_pwl = tl.matrix(wp.data(), s.out_chs, mid);
   b.bn2 = std::move(b2);
   b.skip = s.stride == 1 && in == s.out_chs && !s.noskip;
   return b;

@@ -14,7 +14,7 @@ SamePad same_pad(int n, int k, int s) {
 }
 
 DenseConv make_dense_conv(const std::vector<float>& oihw, int out, int in, int k, int stride,
-                          std::vector<float> bias) {
+                          std::vector<float> bias, WeightFormat format) {
   // [out, in, kh, kw] -> [out, kh, kw, in]
   std::vector<float> r(oihw.size());
   for (int o = 0; o < out; ++o)
@@ -22,7 +22,7 @@ DenseConv make_dense_conv(const std::vector<float>& oihw, int out, int in, int k
       for (int t = 0; t < k * k; ++t) r[(static_cast<size_t>(o) * k * k + t) * in + i] = oihw[(o * in + i) * k * k + t];
   DenseConv c;
   c.in_chs = in, c.out_chs = out, c.k = k, c.stride = stride;
-  c.w = OwnedWeight::from_f32(r.data(), out, static_cast<int64_t>(k) * k * in, WeightFormat::kF32);
+  c.w = OwnedWeight::from_f32(r.data(), out, static_cast<int64_t>(k) * k * in, format);
   c.bias = std::move(bias);
   return c;
 }
@@ -35,7 +35,7 @@ FeatureMap dense_conv(const ComputeContext& ctx, const DenseConv& conv, const Fe
   FeatureMap y(conv.out_chs, ph.out, pw.out);
   const int64_t patch = static_cast<int64_t>(k) * k * cin;
   const int64_t n_out = y.pixels();
-  const int64_t tile = std::clamp<int64_t>((int64_t{1} << 22) / patch, 64, n_out);
+  const int64_t tile = std::min(n_out, std::max<int64_t>((int64_t{1} << 22) / patch, 64));
   std::vector<float> col(static_cast<size_t>(tile * patch));
   for (int64_t p0 = 0; p0 < n_out; p0 += tile) {
     const int64_t n = std::min(tile, n_out - p0);

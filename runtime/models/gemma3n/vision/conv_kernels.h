@@ -23,9 +23,9 @@ struct DenseConv {
   OwnedWeight w;               // [out, k * k * in]
   std::vector<float> bias;     // empty = none
 };
-// From an OIHW float32 tensor.
+// From an OIHW float32 tensor; the reordered matrix is stored in `format`.
 DenseConv make_dense_conv(const std::vector<float>& oihw, int out, int in, int k, int stride,
-                          std::vector<float> bias = {});
+                          std::vector<float> bias = {}, WeightFormat format = WeightFormat::kF32);
 FeatureMap dense_conv(const ComputeContext& ctx, const DenseConv& conv, const FeatureMap& x);
 
 // Depthwise k x k convolution (groups = channels), weights re-ordered to [kh, kw, c].

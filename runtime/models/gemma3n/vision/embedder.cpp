@@ -6,8 +6,8 @@
 namespace gs::runtime::gemma3n::vision {
 
 Expected<MultimodalEmbedder> load_embedder(const WeightStore& store, const std::string& prefix, int vocab_offset,
-                                           int vocab_size, int in_dim, int out_dim, float eps) {
-  TensorLoader tl(store, prefix);
+                                           int vocab_size, int in_dim, int out_dim, float eps, WeightFormat format) {
+  TensorLoader tl(store, prefix, format);
   MultimodalEmbedder e;
   e.vocab_offset = vocab_offset, e.vocab_size = vocab_size, e.in_dim = in_dim, e.out_dim = out_dim, e.eps = eps;
   GS_VLOAD(emb, tl.get("embedding.weight", {vocab_size, in_dim}));
@@ -17,8 +17,9 @@ Expected<MultimodalEmbedder> load_embedder(const WeightStore& store, const std::
   e.embedding = std::move(emb);
   e.hard_norm = std::move(hn);
   e.soft_norm = std::move(sn);
-  e.projection = OwnedWeight::from_f32(pw.data(), out_dim, in_dim, WeightFormat::kF32);
+  e.projection = tl.matrix(pw.data(), out_dim, in_dim);
   e.params = tl.params_loaded();
+  e.resident_bytes = tl.resident_bytes();
   return e;
 }
 

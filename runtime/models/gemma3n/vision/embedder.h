@@ -21,11 +21,13 @@ struct MultimodalEmbedder {
   int vocab_offset = 0, vocab_size = 0, in_dim = 0, out_dim = 0;
   float eps = 1e-6f;
   int64_t params = 0;
+  size_t resident_bytes = 0;
 };
 
 // prefix "model.embed_vision."; out_dim = text hidden size.
 Expected<MultimodalEmbedder> load_embedder(const WeightStore& store, const std::string& prefix, int vocab_offset,
-                                           int vocab_size, int in_dim, int out_dim, float eps);
+                                           int vocab_size, int in_dim, int out_dim, float eps,
+                                           WeightFormat format = WeightFormat::kF32);
 
 // x [n, in_dim] -> out [n, out_dim]
 void embed_soft(const ComputeContext& ctx, const MultimodalEmbedder& e, const float* x, int64_t n, float* out);

@@ -27,15 +27,16 @@ Expected<Block> load_block(TensorLoader& tl, const std::string& p, const BlockSp
 
 }  // namespace
 
-Expected<Encoder> load_encoder(const WeightStore& store, const VisionArch& arch) {
-  TensorLoader tl(store, kPrefix);
+Expected<Encoder> load_encoder(const WeightStore& store, const VisionArch& arch, WeightFormat format) {
+  TensorLoader tl(store, kPrefix, format);
   Encoder e;
   e.eps = static_cast<float>(arch.rms_norm_eps);
   const int stem = arch.stem_size;
   GS_VLOAD(sw, tl.get("conv_stem.conv.weight", {stem, 3, 3, 3}));
   GS_VLOAD(sb, tl.get("conv_stem.conv.bias", {stem}));
   GS_VLOAD(sn, tl.get("conv_stem.bn.weight", {stem}));
-  e.stem = make_dense_conv(sw, stem, 3, 3, 2, std::move(sb));
+  e.stem = make_dense_conv(sw, stem, 3, 3, 2, std::move(sb));  // tiny: stays float32
+  tl.note_matrix(e.stem.w);
   e.stem_norm = std::move(sn);
   int in = stem;
   std::vector<int> stage_chs;
@@ -54,6 +55,7 @@ Expected<Encoder> load_encoder(const WeightStore& store, const VisionArch& arch)
   GS_VLOAD(m, load_msfa(tl, fused, arch.hidden_size, arch.msfa_output_resolution));
   e.msfa = std::move(m);
   e.params = tl.params_loaded();
+  e.resident_bytes = tl.resident_bytes();
   return e;
 }
 

@@ -19,10 +19,13 @@ struct Encoder {
   Msfa msfa;
   float eps = 1e-6f;
   int64_t params = 0;
+  size_t resident_bytes = 0;
 };
 
-// Loads model.vision_tower.timm_model.* (any stored float dtype, converted to float32).
-Expected<Encoder> load_encoder(const WeightStore& store, const VisionArch& arch);
+// Loads model.vision_tower.timm_model.* (any stored float dtype); matrices are kept in `format`
+// (kF32 or kBF16), everything else in float32.
+Expected<Encoder> load_encoder(const WeightStore& store, const VisionArch& arch,
+                               WeightFormat format = WeightFormat::kF32);
 
 // pixels [H, W, 3] -> [R, R, hidden]. When `stages` is given it receives the stem output and every
 // stage output (timm feature maps 0..S; the last two feed the MSFA).

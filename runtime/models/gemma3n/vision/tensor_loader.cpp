@@ -21,6 +21,12 @@ Expected<std::vector<float>> TensorLoader::get(const std::string& name, const st
   return t->to_f32();
 }
 
+OwnedWeight TensorLoader::matrix(const float* data, int64_t rows, int64_t cols) {
+  OwnedWeight w = OwnedWeight::from_f32(data, rows, cols, format_);
+  note_matrix(w);
+  return w;
+}
+
 std::vector<int64_t> TensorLoader::shape_of(const std::string& name) const {
   const TensorRef* t = store_.find(prefix_ + name);
   return t ? t->shape : std::vector<int64_t>{};

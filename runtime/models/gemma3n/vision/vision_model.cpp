@@ -1,37 +1,40 @@
 #include "runtime/models/gemma3n/vision/vision_model.h"
 
 #include <cmath>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 namespace gs::runtime::gemma3n {
 
 using vision::FeatureMap;
 
 Expected<std::unique_ptr<VisionModel>> VisionModel::load(const WeightStore& store, const Gemma3nConfig& cfg,
-                                                         const ComputeContext& ctx) {
+                                                         const ComputeContext& ctx, WeightFormat format) {
+  if (format != WeightFormat::kF32 && format != WeightFormat::kBF16)
+    return make_error(ErrorCode::kUnsupported, std::string("vision: weight format ") + weight_format_name(format) +
+                                                   " is not supported (f32 or bf16)");
   auto arch = vision::parse_vision_arch(cfg.vision_config_json);
   if (!arch) return arch.error();
   std::unique_ptr<VisionModel> m(new VisionModel(ctx));
   m->arch_ = std::move(*arch);
-  auto enc = vision::load_encoder(store, m->arch_);
+  auto enc = vision::load_encoder(store, m->arch_, format);
   if (!enc) return enc.error();
   m->encoder_ = std::move(*enc);
   auto emb = vision::load_embedder(store, "model.embed_vision.", m->arch_.vocab_offset, m->arch_.vocab_size,
                                    m->arch_.hidden_size, cfg.text.hidden_size,
-                                   static_cast<float>(m->arch_.rms_norm_eps));
+                                   static_cast<float>(m->arch_.rms_norm_eps), format);
   if (!emb) return emb.error();
   m->embedder_ = std::move(*emb);
   return m;
 }
 
-size_t VisionModel::resident_bytes() const {
-  // Every converted weight is float32 (OwnedWeight rows are 64-byte aligned: a few bytes more).
-  return static_cast<size_t>(parameter_count()) * sizeof(float);
-}
+size_t VisionModel::resident_bytes() const { return encoder_.resident_bytes + embedder_.resident_bytes; }
 
 // Shapes: pixels [3, h, w] -> tower [g, g, hidden] (channels-last) -> tokens [g*g, hidden] * sqrt(hidden)
 // -> soft tokens [g*g, text_hidden].
 Expected<VisionEncoding> VisionModel::encode(const float* pixels, int h, int w, bool keep_stages) const {
-  if (!pixels || h < 1 || w < 1 || h > 8192 || w > 8192)
+  if (!pixels || h < 1 || w < 1 || h > 4096 || w > 4096)
     return make_error(ErrorCode::kInvalidArgument, "vision: bad pixel tensor size");
   std::vector<FeatureMap> stages;
   auto tower = vision::encode(ctx_, encoder_, vision::from_chw(pixels, 3, h, w), keep_stages ? &stages : nullptr);
@@ -61,9 +64,16 @@ Status VisionModel::embed_hard_tokens(std::span<const int64_t> ids, float* out) 
 Expected<std::shared_ptr<const VisionModel>> LazyVisionModel::get() {
   std::lock_guard<std::mutex> lock(mu_);
   if (model_) return model_;
-  auto m = VisionModel::load(store_, cfg_, ctx_);
+  auto m = VisionModel::load(store_, cfg_, ctx_, format_);
   if (!m) return m.error();
-  model_ = std::shared_ptr<const VisionModel>(std::move(*m));
+  // The ~1.2 GB of converted weights are many heap blocks below glibc's (adaptive) mmap threshold;
+  // without a trim, free() keeps them in the arenas and dropping the model would not lower the RSS.
+  model_ = std::shared_ptr<const VisionModel>(m->release(), [](const VisionModel* p) {
+    delete p;
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+  });
   ++load_count_;
   return model_;
 }

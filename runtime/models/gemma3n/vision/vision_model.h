@@ -27,8 +27,10 @@ struct VisionEncoding {
 class VisionModel {
  public:
   // Converts model.vision_tower.timm_model.* and model.embed_vision.* to float32.
+  // `format`: storage of the large matrices, kF32 (parity) or kBF16 (half the memory).
   static Expected<std::unique_ptr<VisionModel>> load(const WeightStore& store, const Gemma3nConfig& cfg,
-                                                     const ComputeContext& ctx);
+                                                     const ComputeContext& ctx,
+                                                     WeightFormat format = WeightFormat::kF32);
   // pixels [3, h, w] (preprocessed, RGB in [0, 1]).
   Expected<VisionEncoding> encode(const float* pixels, int h, int w, bool keep_stages = false) const;
   // embed_vision hard path for ids in [vocab_offset, vocab_offset + vocab_size): out [ids, text_hidden].
@@ -51,8 +53,9 @@ class VisionModel {
 // weights (encodes in flight keep their reference); the next use loads again.
 class LazyVisionModel {
  public:
-  LazyVisionModel(const WeightStore& store, const Gemma3nConfig& cfg, const ComputeContext& ctx)
-      : store_(store), cfg_(cfg), ctx_(ctx) {}
+  LazyVisionModel(const WeightStore& store, const Gemma3nConfig& cfg, const ComputeContext& ctx,
+                  WeightFormat format = WeightFormat::kF32)
+      : store_(store), cfg_(cfg), ctx_(ctx), format_(format) {}
 
   Expected<std::shared_ptr<const VisionModel>> get();
   Expected<VisionEncoding> encode(const float* pixels, int h, int w, bool keep_stages = false);
@@ -65,9 +68,10 @@ class LazyVisionModel {
   size_t resident_bytes() const;
 
  private:
-  const WeightStore& store_;
-  const Gemma3nConfig& cfg_;
+  const WeightStore& store_;  // must outlive this object (as must ctx)
+  const Gemma3nConfig cfg_;
   const ComputeContext& ctx_;
+  const WeightFormat format_;
   mutable std::mutex mu_;
   std::shared_ptr<const VisionModel> model_;
   int load_count_ = 0;
