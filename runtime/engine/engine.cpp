@@ -50,8 +50,10 @@ class EngineImpl final : public Engine {
       default_id_ = plans_.count(o.default_size) ? o.default_size : model_id_ + ":" + o.default_size;
     }
     weights_bytes_ = static_cast<int64_t>(model_->weights().resident_bytes);
+    media_ = std::make_unique<MediaRuntime>(model_->store(), model_->config(), o.model_dir, ctx_, o.media);
     calibrate();
     thread_ = std::thread([this] { loop(); });
+    media_thread_ = std::thread([this] { media_loop(); });
   }
 
   ~EngineImpl() override { shutdown(0); }
@@ -66,8 +68,7 @@ class EngineImpl final : public Engine {
     if (static_cast<int>(req.prompt.size()) >= limit)
       return make_error(ErrorCode::kInvalidArgument, "the prompt has " + std::to_string(req.prompt.size()) +
                                                          " tokens; this model's context is " + std::to_string(limit));
-    if (!req.media.empty())
-      return make_error(ErrorCode::kUnsupported, "image and audio inputs are not available in this engine yet");
+    if (auto st = check_media(req); !st.ok()) return st.error();
     std::string id;
     if (resolve_model(req.model, &id) == nullptr)
       return make_error(ErrorCode::kNotFound, "The model '" + req.model + "' does not exist");
@@ -105,7 +106,13 @@ class EngineImpl final : public Engine {
       seq->id = ++next_id_;
       pending_prompt_tokens_ += static_cast<int64_t>(seq->req.prompt.size());
       ++stats_.requests_by_size[seq->model_id];
-      incoming_.push_back(std::move(seq));
+      if (seq->req.media.empty()) {
+        incoming_.push_back(std::move(seq));
+      } else {
+        media_queue_.push_back(std::move(seq));
+        media_cv_.notify_one();
+        return h;
+      }
       ++stats_.requests_total;
       stats_.queue_depth = ++queued_;
     }
@@ -127,10 +134,25 @@ class EngineImpl final : public Engine {
     s.groups.push_back({"text_core", w.params_core, static_cast<int64_t>(w.resident_bytes), 0, "loaded"});
     s.groups.push_back({"ple", w.ple->tensor().numel(), static_cast<int64_t>(w.ple->resident_bytes()),
                         static_cast<int64_t>(w.ple->mapped_bytes()), "mapped"});
+    for (const auto& g : media_->states())
+      s.groups.push_back({g.name, g.params, g.resident_bytes, g.mapped_bytes,
+                          !g.allowed ? "disabled" : g.loaded ? "loaded" : "unloaded"});
+    s.media = media_->states();
+    const auto ps = w.ple->stats();
+    s.ple_hits = ps.hits;
+    s.ple_misses = ps.misses;
+    s.ple_cached_bytes = static_cast<int64_t>(ps.cached_bytes);
     return s;
   }
 
   bool ready() const override { return true; }
+
+  Expected<MediaInput> prepare_media(MediaInput::Kind kind, std::span<const uint8_t> bytes) const override {
+    return media_->prepare(kind, bytes);
+  }
+  int media_tokens(MediaInput::Kind kind) const override {
+    return media_->allowed(kind) ? media_->tokens_per_item(kind) : 0;
+  }
 
   void shutdown(double deadline_s) override {
     {
@@ -140,7 +162,12 @@ class EngineImpl final : public Engine {
       deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(deadline_s));
     }
     cv_.notify_all();
+    media_cv_.notify_all();
     thread_.join();
+    if (media_thread_.joinable()) media_thread_.join();
+    // Whatever the media thread handed over after the loop ended still gets its final event.
+    for (auto& s : incoming_) finish(*s, FinishInfo::Reason::kCancelled);
+    incoming_.clear();
   }
 
  private:
@@ -165,6 +192,8 @@ class EngineImpl final : public Engine {
         n += row * (pl.type == gemma3n::LayerType::kSliding ? std::min(tokens, c.sliding_window) : tokens);
     return n;
   }
+  Status check_media(const GenerationRequest& req) const;
+  void media_loop();
   void calibrate();
   void loop();
   void admit(std::deque<std::unique_ptr<Sequence>>& fresh);
@@ -191,6 +220,10 @@ class EngineImpl final : public Engine {
   int64_t pending_prompt_tokens_ = 0; // prompt rows not yet prefilled (guarded by mu_)
   uint64_t next_id_ = 0;
   std::thread thread_;
+  std::unique_ptr<MediaRuntime> media_;
+  std::deque<std::unique_ptr<Sequence>> media_queue_;  // guarded by mu_
+  std::condition_variable media_cv_;
+  std::thread media_thread_;
 
   // Engine-thread state.
   std::vector<std::unique_ptr<Sequence>> active_;
@@ -284,10 +317,15 @@ void EngineImpl::run_step(int turn) {
       const int pos = s.prefilled + k;
       const bool last = pos + 1 == static_cast<int>(s.req.prompt.size());
       b.add(s.req.prompt[pos], pos, slot, last);
+      if (!s.soft.empty()) {
+        b.soft_embeddings.resize(b.tokens.size() - 1, nullptr);
+        b.soft_embeddings.push_back(s.soft[pos]);
+      }
       if (last) sampled.push_back(it.seq);
     }
     s.prefilled += it.tokens;
   }
+  if (!b.soft_embeddings.empty()) b.soft_embeddings.resize(b.tokens.size(), nullptr);
   gemma3n::StepOutput out;
   const auto t0 = Clock::now();
   const gemma3n::LayerPlan& plan = *active_[items[0].seq]->plan;
@@ -335,6 +373,90 @@ void EngineImpl::run_step(int turn) {
   if (decode_rows > 0) stats_.decode_tokens_per_s = decode_rows / std::max(dt, 1e-9);
 }
 
+Status EngineImpl::check_media(const GenerationRequest& req) const {
+  for (auto kind : {MediaInput::Kind::kImage, MediaInput::Kind::kAudio}) {
+    const int32_t ph = media_->placeholder_id(kind);
+    const int64_t slots = std::count(req.prompt.begin(), req.prompt.end(), ph);
+    const int64_t items = std::count_if(req.media.begin(), req.media.end(), [&](const MediaInput& m) { return m.kind == kind; });
+    const char* what = kind == MediaInput::Kind::kImage ? "image" : "audio";
+    if (items > 0 && !media_->allowed(kind))
+      return make_error(ErrorCode::kInvalidArgument, std::string(what) + " input is not enabled on this server");
+    if (slots != items * media_->tokens_per_item(kind))
+      return make_error(ErrorCode::kInvalidArgument, std::string("the prompt has ") + std::to_string(slots) + " " + what +
+                                                         " placeholder tokens for " + std::to_string(items) + " " + what +
+                                                         " input(s)");
+  }
+  return ok_status();
+}
+
+void EngineImpl::media_loop() {
+  const int64_t D = model_->text_config().hidden_size;
+  for (;;) {
+    std::unique_ptr<Sequence> seq;
+    {
+      std::unique_lock<std::mutex> lk(mu_);
+      media_cv_.wait(lk, [&] { return stopping_ || !media_queue_.empty(); });
+      if (stopping_) {
+        for (auto& s : media_queue_) incoming_.push_back(std::move(s));  // the loop cancels them
+        media_queue_.clear();
+        cv_.notify_one();
+        return;
+      }
+      seq = std::move(media_queue_.front());
+      media_queue_.pop_front();
+    }
+    // Encode every item, then point each placeholder position at its soft-token row.
+    std::vector<std::vector<float>> rows;
+    Error err;
+    bool failed = false;
+    for (const auto& m : seq->req.media) {
+      if (seq->cancelled->load()) break;
+      auto enc = media_->encode(m);
+      if (!enc.ok()) {
+        err = enc.error();
+        failed = true;
+        break;
+      }
+      rows.push_back(std::move(enc).value());
+    }
+    if (failed) {
+      spdlog::warn("request {}: media encoding failed: {}", seq->id, err.message);
+      TokenEvent ev;
+      ev.kind = TokenEvent::Kind::kFailed;
+      ev.error = err;
+      if (seq->req.sink) seq->req.sink->on_event(ev);
+      std::lock_guard<std::mutex> lk(mu_);
+      --queued_;
+      pending_prompt_tokens_ -= static_cast<int64_t>(seq->req.prompt.size());
+      continue;
+    }
+    if (rows.size() == seq->req.media.size()) {
+      for (const auto& r : rows) seq->soft_storage.insert(seq->soft_storage.end(), r.begin(), r.end());
+      seq->soft.assign(seq->req.prompt.size(), nullptr);
+      for (auto kind : {MediaInput::Kind::kImage, MediaInput::Kind::kAudio}) {
+        const int32_t ph = media_->placeholder_id(kind);
+        size_t item_offset = 0;
+        int64_t k = 0;  // placeholder index of this kind
+        std::vector<size_t> starts;
+        for (size_t i = 0, off = 0; i < seq->req.media.size(); off += rows[i].size(), ++i)
+          if (seq->req.media[i].kind == kind) starts.push_back(off);
+        const int64_t per = media_->tokens_per_item(kind);
+        for (size_t p = 0; p < seq->req.prompt.size(); ++p)
+          if (seq->req.prompt[p] == ph) {
+            item_offset = starts[static_cast<size_t>(k / per)];
+            seq->soft[p] = seq->soft_storage.data() + item_offset + static_cast<size_t>(k % per) * D;
+            ++k;
+          }
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      incoming_.push_back(std::move(seq));
+    }
+    cv_.notify_one();
+  }
+}
+
 void EngineImpl::calibrate() {
   // One decode step and one short prefill of the full model give its weight-pass time W and
   // per-row cost c; the other sizes start from these scaled by their effective parameters and
@@ -369,7 +491,16 @@ void EngineImpl::loop() {
     bool stopping;
     {
       std::unique_lock<std::mutex> lk(mu_);
-      cv_.wait(lk, [&] { return stopping_ || !incoming_.empty() || !active_.empty() || !waiting_.empty(); });
+      auto ready = [&] { return stopping_ || !incoming_.empty() || !active_.empty() || !waiting_.empty(); };
+      if (opts_.media.idle_unload_s > 0) {
+        if (!cv_.wait_for(lk, std::chrono::seconds(1), ready)) {
+          lk.unlock();
+          media_->unload_idle();
+          continue;
+        }
+      } else {
+        cv_.wait(lk, ready);
+      }
       fresh.swap(incoming_);
       stopping = stopping_;
       stats_.queue_depth = queued_;

@@ -7,6 +7,9 @@
 #include <vector>
 
 #include "runtime/core/status.h"
+#include <span>
+
+#include "runtime/engine/media_runtime.h"
 #include "runtime/engine/request.h"
 
 namespace gs::runtime {
@@ -22,6 +25,7 @@ struct EngineOptions {
   int prefill_chunk = 512;
   std::string default_size;       // MatFormer size id used without a budget ("" = full model)
   int64_t memory_budget_bytes = 0;  // weights + KV cache; 0 = unlimited
+  MediaOptions media;               // which modalities may load, preloading, idle unload
 };
 
 struct ModelInfo {
@@ -36,6 +40,8 @@ struct EngineStats {
   double prefill_tokens_per_s = 0, decode_tokens_per_s = 0;
   int64_t kv_bytes_in_use = 0;
   std::map<std::string, int64_t> requests_by_size;   // which MatFormer size served how many
+  std::vector<MediaGroupState> media;
+  int64_t ple_hits = 0, ple_misses = 0, ple_cached_bytes = 0;
   struct Group { std::string name; int64_t params = 0; int64_t resident_bytes = 0; int64_t mapped_bytes = 0; std::string state; };
   std::vector<Group> groups;
 };
@@ -49,6 +55,11 @@ class Engine {
   virtual std::vector<ModelInfo> models() const = 0;
   virtual EngineStats stats() const = 0;
   virtual bool ready() const = 0;
+  // Decodes and preprocesses client media bytes (caller's thread; cheap). kInvalidArgument for bad
+  // or disabled media. The result goes into GenerationRequest::media, in placeholder order.
+  virtual Expected<MediaInput> prepare_media(MediaInput::Kind kind, std::span<const uint8_t> bytes) const = 0;
+  // Placeholder tokens one media item expands to in the prompt (0: that modality is unavailable).
+  virtual int media_tokens(MediaInput::Kind kind) const = 0;
   // Stops accepting, cancels what is still running after `deadline_s`, joins the thread.
   virtual void shutdown(double deadline_s) = 0;
 };

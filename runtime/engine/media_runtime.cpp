@@ -1,0 +1,130 @@
+#include "runtime/engine/media_runtime.h"
+
+#include <spdlog/spdlog.h>
+
+#include "runtime/audio/decode.h"
+#include "runtime/vision/image_decode.h"
+
+namespace gs::runtime {
+
+MediaRuntime::MediaRuntime(const WeightStore& store, const gemma3n::Gemma3nConfig& cfg, const std::string& model_dir,
+                           const ComputeContext& ctx, const MediaOptions& opt)
+    : store_(store), cfg_(cfg), opt_(opt) {
+  const bool has_vision = store.bytes_with_prefix("model.vision_tower.") > 0;
+  const bool has_audio = store.bytes_with_prefix("model.audio_tower.") > 0;
+  opt_.allow_image = opt_.allow_image && has_vision;
+  opt_.allow_audio = opt_.allow_audio && has_audio;
+  if (auto p = vision::load_preprocess_config(model_dir); p.ok()) prep_ = *p;
+  if (opt_.allow_image) vision_ = std::make_unique<gemma3n::LazyVisionModel>(store, cfg, ctx);
+  if (opt_.allow_audio) audio_ = std::make_unique<gemma3n::AudioModelGroup>(store, cfg, ctx);
+  if (opt_.allow_audio) audio::quiet_decoder_logs();
+  if (opt_.preload_image && vision_) (void)vision_->get();
+  if (opt_.preload_audio && audio_) (void)audio_->get();
+}
+
+int MediaRuntime::tokens_per_item(MediaInput::Kind kind) const {
+  return kind == MediaInput::Kind::kImage ? cfg_.vision_soft_tokens_per_image : cfg_.audio_soft_tokens_per_image;
+}
+
+int32_t MediaRuntime::placeholder_id(MediaInput::Kind kind) const {
+  return kind == MediaInput::Kind::kImage ? cfg_.image_token_id : cfg_.audio_token_id;
+}
+
+Expected<MediaInput> MediaRuntime::prepare(MediaInput::Kind kind, std::span<const uint8_t> bytes) const {
+  MediaInput m;
+  m.kind = kind;
+  if (kind == MediaInput::Kind::kImage) {
+    if (!opt_.allow_image)
+      return make_error(ErrorCode::kInvalidArgument, "image input is not enabled on this server (--modalities)");
+    auto img = vision::decode_image(bytes);
+    if (!img.ok()) return img.error();
+    auto px = vision::preprocess_image(*img, prep_);
+    if (!px.ok()) return px.error();
+    m.data = std::move(px).value();
+    m.height = prep_.height;
+    m.width = prep_.width;
+    return m;
+  }
+  if (!opt_.allow_audio)
+    return make_error(ErrorCode::kInvalidArgument, "audio input is not enabled on this server (--modalities)");
+  auto a = audio::decode_audio(bytes);
+  if (!a.ok()) return a.error();
+  if (a->samples.size() < 1024) return make_error(ErrorCode::kInvalidArgument, "the audio is too short (or empty)");
+  m.data = std::move(a->samples);
+  return m;
+}
+
+Expected<std::vector<float>> MediaRuntime::encode(const MediaInput& m) {
+  const auto t0 = Clock::now();
+  if (m.kind == MediaInput::Kind::kImage) {
+    if (!vision_) return make_error(ErrorCode::kInvalidArgument, "image input is not enabled on this server");
+    const bool was_loaded = vision_->loaded();
+    auto enc = vision_->encode(m.data.data(), m.height, m.width);
+    std::lock_guard<std::mutex> lk(mu_);
+    vision_used_ = Clock::now();
+    if (!was_loaded) vision_load_s_ = std::chrono::duration<double>(vision_used_ - t0).count();
+    if (!enc.ok()) return enc.error();
+    if (enc->n_tokens != cfg_.vision_soft_tokens_per_image)
+      return make_error(ErrorCode::kInternal, "vision encoder produced an unexpected number of tokens");
+    return std::move(enc->soft_tokens);
+  }
+  if (!audio_) return make_error(ErrorCode::kInvalidArgument, "audio input is not enabled on this server");
+  const bool was_loaded = audio_->loaded();
+  auto model = audio_->get();
+  if (!model.ok()) return model.error();
+  auto enc = (*model)->encode(m.data);
+  std::lock_guard<std::mutex> lk(mu_);
+  audio_used_ = Clock::now();
+  if (!was_loaded) audio_load_s_ = std::chrono::duration<double>(audio_used_ - t0).count();
+  if (!enc.ok()) return enc.error();
+  return std::move(enc->soft_tokens);
+}
+
+int MediaRuntime::unload_idle() {
+  if (opt_.idle_unload_s <= 0) return 0;
+  const auto now = Clock::now();
+  const auto idle = std::chrono::duration<double>(opt_.idle_unload_s);
+  std::lock_guard<std::mutex> lk(mu_);
+  int n = 0;
+  if (vision_ && vision_->loaded() && now - vision_used_ > idle) {
+    vision_->drop();
+    ++vision_unloads_, ++n;
+    spdlog::info("group vision: unloaded after {:.0f} s idle", opt_.idle_unload_s);
+  }
+  if (audio_ && audio_->loaded() && now - audio_used_ > idle) {
+    audio_->unload();
+    ++audio_unloads_, ++n;
+    spdlog::info("group audio: unloaded after {:.0f} s idle", opt_.idle_unload_s);
+  }
+  return n;
+}
+
+std::vector<MediaGroupState> MediaRuntime::states() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  std::vector<MediaGroupState> out;
+  MediaGroupState v{"vision", opt_.allow_image};
+  v.mapped_bytes = static_cast<int64_t>(store_.bytes_with_prefix("model.vision_tower."));
+  if (vision_) {
+    v.loaded = vision_->loaded();
+    v.loads = vision_->load_count();
+    v.params = vision_->parameter_count();
+    v.resident_bytes = static_cast<int64_t>(vision_->resident_bytes());
+  }
+  v.unloads = vision_unloads_;
+  v.last_load_s = vision_load_s_;
+  out.push_back(v);
+  MediaGroupState a{"audio", opt_.allow_audio};
+  a.mapped_bytes = static_cast<int64_t>(store_.bytes_with_prefix("model.audio_tower."));
+  if (audio_) {
+    a.loaded = audio_->loaded();
+    a.loads = audio_->load_count();
+    a.params = audio_->params();
+    a.resident_bytes = static_cast<int64_t>(audio_->resident_bytes());
+  }
+  a.unloads = audio_unloads_;
+  a.last_load_s = audio_load_s_;
+  out.push_back(a);
+  return out;
+}
+
+}  // namespace gs::runtime
