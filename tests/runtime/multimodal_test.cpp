@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include "runtime/engine/engine.h"
 #include "runtime/engine/media_runtime.h"
@@ -154,6 +155,48 @@ TEST(Multimodal, DisabledModalityIsRefusedAndNeverLoads) {
   req.media = golden_media();
   req.sink = std::make_shared<Tokens>();
   EXPECT_EQ(e->submit(std::move(req)).error().code, ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace gs::runtime
+
+namespace gs::runtime {
+namespace {
+
+TEST(Multimodal, IdleUnloadThenReloadGivesIdenticalOutputs) {
+  EngineOptions o;
+  o.model_dir = test::fixture_path("gemma3n-tiny/model");
+  o.threads = 2;
+  o.media.idle_unload_s = 0.5;
+  auto e = create_engine(o);
+  auto run = [&] {
+    GenerationRequest req;
+    req.prompt = mm_prompt();
+    req.media = golden_media();
+    req.max_tokens = 8;
+    req.sampling.temperature = 0;
+    auto sink = std::make_shared<Tokens>();
+    req.sink = sink;
+    EXPECT_TRUE(e->submit(std::move(req)).ok());
+    sink->wait();
+    return sink->toks;
+  };
+  const auto first = run();
+  ASSERT_FALSE(first.empty());
+  // Idle: both groups are dropped (the engine checks about once a second).
+  bool unloaded = false;
+  for (int i = 0; i < 50 && !unloaded; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto st = e->stats().media;
+    unloaded = std::none_of(st.begin(), st.end(), [](const MediaGroupState& g) { return g.loaded; });
+  }
+  ASSERT_TRUE(unloaded);
+  for (const auto& g : e->stats().media) {
+    EXPECT_EQ(g.resident_bytes, 0) << g.name;
+    EXPECT_EQ(g.unloads, 1) << g.name;
+  }
+  EXPECT_EQ(run(), first);
+  for (const auto& g : e->stats().media) EXPECT_EQ(g.loads, 2) << g.name;
 }
 
 }  // namespace
