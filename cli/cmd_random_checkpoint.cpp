@@ -58,6 +58,14 @@ int cmd_random_checkpoint(int argc, char** argv) {
       std::fprintf(stderr, "error: --dtype must be f32 or bf16\n");
       return 1;
     }
+    if (!towers_from.empty()) {
+      auto merged = gemma3n::with_tower_configs(cfg, towers_from);
+      if (!merged.ok()) {
+        std::fprintf(stderr, "error: %s\n", merged.error().message.c_str());
+        return 1;
+      }
+      cfg = *merged;
+    }
     rec = gemma3n::recipe_from_config(cfg, seed, dtype == "f32" ? DType::kF32 : DType::kBF16);
   }
   if (!rec.ok()) {

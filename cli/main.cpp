@@ -17,6 +17,7 @@ constexpr Command kCommands[] = {
     {"greedy", gs::cli::cmd_greedy, "greedy KV-cached decode of token ids, prints {\"tokens\":[...]}"},
     {"generate", gs::cli::cmd_generate, "generate text from a prompt or a chat (same engine as the server)"},
     {"random-checkpoint", gs::cli::cmd_random_checkpoint, "write a random-weight checkpoint (HF layout)"},
+    {"memory-report", gs::cli::cmd_memory_report, "resident memory: text, first image, first audio, idle unload"},
     {"bench", gs::cli::cmd_bench, "prefill/decode throughput and peak RSS (llama-bench style)"},
     {"tokenize", gs::cli::cmd_tokenize, "UTF-8 text on stdin -> {\"ids\":[...]}"},
     {"detokenize", gs::cli::cmd_detokenize, "{\"ids\":[...]} on stdin -> text"},

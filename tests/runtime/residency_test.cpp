@@ -29,7 +29,9 @@ TEST(Residency, TextLoadTouchesNoTowerAndKeepsPleMapped) {
   const std::string dir = test::temp_dir("residency");
   auto cfg = preset_config_json("demo");  // real 262144-row PLE table, tiny layers
   ASSERT_TRUE(cfg.ok());
-  auto rec = recipe_from_config(*cfg, 5, DType::kBF16);
+  auto merged = with_tower_configs(*cfg, test::fixture_path("gemma3n-tiny/model"));
+  ASSERT_TRUE(merged.ok());
+  auto rec = recipe_from_config(*merged, 5, DType::kBF16);
   ASSERT_TRUE(rec.ok());
   ASSERT_TRUE(write_checkpoint(*rec, dir, 1, test::fixture_path("gemma3n-tiny/model"), ctx).ok());
   evict_page_cache(dir);

@@ -174,6 +174,26 @@ Expected<Recipe> recipe_from_config(const std::string& config_json, uint64_t see
   return rec;
 }
 
+Expected<std::string> with_tower_configs(const std::string& config_json, const std::string& towers_dir) {
+  json cfg = json::parse(config_json, nullptr, false);
+  std::ifstream f(fs::path(towers_dir) / "config.json");
+  json src = json::parse(f, nullptr, false);
+  if (!cfg.is_object()) return make_error(ErrorCode::kInvalidArgument, "config is not a JSON object");
+  if (!src.is_object()) return make_error(ErrorCode::kNotFound, "no config.json in " + towers_dir);
+  // The towers' configs travel with their tensors; the token layout stays the text model's.
+  for (const char* k : {"audio_config", "vision_config"})
+    if (src.contains(k)) {
+      json merged = src[k];
+      for (const char* keep : {"vocab_offset", "vocab_size"})
+        if (cfg.contains(k) && cfg[k].contains(keep)) merged[keep] = cfg[k][keep];
+      cfg[k] = merged;
+    }
+  // The towers fix how many soft tokens an image / a clip yields.
+  for (const char* k : {"vision_soft_tokens_per_image", "audio_soft_tokens_per_image"})
+    if (src.contains(k)) cfg[k] = src[k];
+  return cfg.dump(1);
+}
+
 Status write_checkpoint(const Recipe& recipe, const std::string& out_dir, int shards, const std::string& extra_from,
                         const ComputeContext& ctx) {
   std::error_code ec;
@@ -181,20 +201,9 @@ Status write_checkpoint(const Recipe& recipe, const std::string& out_dir, int sh
   json cfg = json::parse(recipe.config_json, nullptr, false);
   if (!cfg.is_object()) return make_error(ErrorCode::kInvalidArgument, "recipe config is not a JSON object");
   if (!extra_from.empty()) {
-    // The towers' configs travel with their tensors.
-    std::ifstream f(fs::path(extra_from) / "config.json");
-    json src = json::parse(f, nullptr, false);
-    if (!src.is_object()) return make_error(ErrorCode::kNotFound, "no config.json in " + extra_from);
-    for (const char* k : {"audio_config", "vision_config"})
-      if (src.contains(k)) {
-        json merged = src[k];
-        for (const char* keep : {"vocab_offset", "vocab_size"})
-          if (cfg.contains(k) && cfg[k].contains(keep)) merged[keep] = cfg[k][keep];
-        cfg[k] = merged;
-      }
-    // The towers fix how many soft tokens an image / a clip yields.
-    for (const char* k : {"vision_soft_tokens_per_image", "audio_soft_tokens_per_image"})
-      if (src.contains(k)) cfg[k] = src[k];
+    auto merged = with_tower_configs(recipe.config_json, extra_from);
+    if (!merged.ok()) return merged.error();
+    cfg = json::parse(*merged);
     for (const char* f : {"preprocessor_config.json", "processor_config.json"})
       if (fs::exists(fs::path(extra_from) / f))
         fs::copy_file(fs::path(extra_from) / f, fs::path(out_dir) / f, fs::copy_options::overwrite_existing, ec);

@@ -17,6 +17,11 @@ Expected<std::string> preset_config_json(const std::string& preset);
 // A recipe for every text-decoder and multimodal-embedder tensor implied by `config_json`.
 Expected<Recipe> recipe_from_config(const std::string& config_json, uint64_t seed, DType dtype);
 
+// `config_json` with the audio/vision sub-configs (and soft-token counts) of the model in
+// towers_dir, whose tower tensors write_checkpoint copies; call before recipe_from_config so the
+// multimodal embedders get the towers' widths.
+Expected<std::string> with_tower_configs(const std::string& config_json, const std::string& towers_dir);
+
 // Writes config.json, generation_config.json and the weights (one file, or `shards` files with
 // model.safetensors.index.json) into out_dir. Tensors of `extra_from` (a model directory) whose
 // names start with model.audio_tower. / model.vision_tower. are copied verbatim when given.
