@@ -76,10 +76,11 @@ bool run(runtime::Engine& e, const runtime::gemma3n::Gemma3nConfig* cfg, std::ve
 int cmd_memory_report(int argc, char** argv) {
   CLI::App app{"Resident memory through text / first image / first audio / idle unload"};
   runtime::EngineOptions eo;
-  eo.media.idle_unload_s = 1.0;
+  eo.media.idle_unload_s = 15.0;
   app.add_option("--model", eo.model_dir)->required();
   app.add_option("--weights", eo.weights)->capture_default_str();
   app.add_option("--threads", eo.threads)->capture_default_str();
+  app.add_option("--idle-s", eo.media.idle_unload_s, "idle time before the towers are dropped")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   auto e = runtime::create_engine(eo);
   const int64_t loaded = rss_bytes();
@@ -100,6 +101,7 @@ int cmd_memory_report(int argc, char** argv) {
     for (size_t i = 0; i < m.data.size(); ++i) m.data[i] = static_cast<float>(i % 251) / 250.f;
     if (!run(*e, nullptr, {m}, 262145, img_tokens)) return 1;
     image = rss_bytes();
+    for (const auto& g : e->stats().media) std::fprintf(stderr, "after image: %s loaded %d\n", g.name.c_str(), g.loaded);
   }
   if (aud_tokens > 0) {
     runtime::MediaInput m;
@@ -108,8 +110,9 @@ int cmd_memory_report(int argc, char** argv) {
     for (size_t i = 0; i < m.data.size(); ++i) m.data[i] = 0.3f * std::sin(static_cast<float>(i) * 0.05f);
     if (!run(*e, nullptr, {m}, 262273, aud_tokens)) return 1;
     audio = rss_bytes();
+    for (const auto& g : e->stats().media) std::fprintf(stderr, "after audio: %s loaded %d\n", g.name.c_str(), g.loaded);
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
+  std::this_thread::sleep_for(std::chrono::duration<double>(eo.media.idle_unload_s + 2.5));
   const int64_t unloaded = rss_bytes();
   const auto st = e->stats();
   std::printf("{\"rss_after_load\":%lld,\"rss_after_text\":%lld,\"rss_after_first_image\":%lld,"
@@ -119,6 +122,10 @@ int cmd_memory_report(int argc, char** argv) {
               static_cast<long long>(audio), static_cast<long long>(unloaded), static_cast<long long>(st.ple_hits),
               static_cast<long long>(st.ple_misses), static_cast<long long>(st.ple_cached_bytes));
   (void)st0;
+  for (const auto& g : st.media)
+    std::printf("group %s: allowed %d loaded %d loads %d unloads %d resident %lld params %lld\n", g.name.c_str(),
+                g.allowed, g.loaded, g.loads, g.unloads, static_cast<long long>(g.resident_bytes),
+                static_cast<long long>(g.params));
   e->shutdown(1);
   return 0;
 }

@@ -1,5 +1,6 @@
 #include "runtime/engine/media_runtime.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include "runtime/audio/decode.h"
@@ -59,10 +60,19 @@ Expected<std::vector<float>> MediaRuntime::encode(const MediaInput& m) {
   if (m.kind == MediaInput::Kind::kImage) {
     if (!vision_) return make_error(ErrorCode::kInvalidArgument, "image input is not enabled on this server");
     const bool was_loaded = vision_->loaded();
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      ++vision_busy_;  // a lease: no idle unload while an encode runs
+    }
     auto enc = vision_->encode(m.data.data(), m.height, m.width);
     std::lock_guard<std::mutex> lk(mu_);
+    --vision_busy_;
     vision_used_ = Clock::now();
-    if (!was_loaded) vision_load_s_ = std::chrono::duration<double>(vision_used_ - t0).count();
+    if (!was_loaded) {
+      vision_load_s_ = std::chrono::duration<double>(vision_used_ - t0).count();
+      // The converted weights are resident now; the mapped file pages need not be.
+      store_.drop_pages_with_prefix("model.vision_tower.");
+    }
     if (!enc.ok()) return enc.error();
     if (enc->n_tokens != cfg_.vision_soft_tokens_per_image)
       return make_error(ErrorCode::kInternal, "vision encoder produced an unexpected number of tokens");
@@ -70,12 +80,20 @@ Expected<std::vector<float>> MediaRuntime::encode(const MediaInput& m) {
   }
   if (!audio_) return make_error(ErrorCode::kInvalidArgument, "audio input is not enabled on this server");
   const bool was_loaded = audio_->loaded();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    ++audio_busy_;
+  }
   auto model = audio_->get();
-  if (!model.ok()) return model.error();
-  auto enc = (*model)->encode(m.data);
+  Expected<gemma3n::AudioEncoding> enc = model.ok() ? (*model)->encode(m.data) : Expected<gemma3n::AudioEncoding>(model.error());
+  model = make_error(ErrorCode::kCancelled, "released");  // drop our reference before any unload
   std::lock_guard<std::mutex> lk(mu_);
+  --audio_busy_;
   audio_used_ = Clock::now();
-  if (!was_loaded) audio_load_s_ = std::chrono::duration<double>(audio_used_ - t0).count();
+  if (!was_loaded) {
+    audio_load_s_ = std::chrono::duration<double>(audio_used_ - t0).count();
+    store_.drop_pages_with_prefix("model.audio_tower.");
+  }
   if (!enc.ok()) return enc.error();
   return std::move(enc->soft_tokens);
 }
@@ -86,16 +104,18 @@ int MediaRuntime::unload_idle() {
   const auto idle = std::chrono::duration<double>(opt_.idle_unload_s);
   std::lock_guard<std::mutex> lk(mu_);
   int n = 0;
-  if (vision_ && vision_->loaded() && now - vision_used_ > idle) {
+  if (vision_ && vision_busy_ == 0 && vision_->loaded() && now - vision_used_ > idle) {
     vision_->drop();
     ++vision_unloads_, ++n;
     spdlog::info("group vision: unloaded after {:.0f} s idle", opt_.idle_unload_s);
   }
-  if (audio_ && audio_->loaded() && now - audio_used_ > idle) {
+  if (audio_ && audio_busy_ == 0 && audio_->loaded() && now - audio_used_ > idle) {
     audio_->unload();
     ++audio_unloads_, ++n;
     spdlog::info("group audio: unloaded after {:.0f} s idle", opt_.idle_unload_s);
   }
+  // The towers' buffers went back to malloc; hand the pages back to the system as well.
+  if (n > 0) ::malloc_trim(0);
   return n;
 }
 

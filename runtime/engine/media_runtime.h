@@ -58,6 +58,7 @@ class MediaRuntime {
   mutable std::mutex mu_;
   Clock::time_point vision_used_, audio_used_;
   int vision_unloads_ = 0, audio_unloads_ = 0;
+  int vision_busy_ = 0, audio_busy_ = 0;  // encodes in flight
   double vision_load_s_ = 0, audio_load_s_ = 0;
 };
 
