@@ -27,9 +27,8 @@ class Binder {
     if (resident) t->prefetch();
     return t;
   }
-  // `exact`: small matrices that steer the whole residual stream (AltUp router, LAuReL, the
-  // per-layer-input gate/projection) stay float32: they are ~1% of the bytes but quantizing
-  // them moves the logits far more than quantizing the big projections does.
+  // `exact`: the tiny matrices that steer every stream (AltUp router, LAuReL) stay float32:
+  // 0.1% of the bytes, and no reason to round them.
   Status mat(const std::string& name, int64_t rows, int64_t cols, WeightView* out, bool exact = false) {
     auto t = get(name, {rows, cols});
     if (!t.ok()) return t.error();
@@ -93,8 +92,8 @@ Status bind_layer(Binder& b, const std::string& p, const TextConfig& c, int l, L
   GS_TRY(b.mat(p + "laurel.linear_left.weight", r, D, &w->laurel_left, true));
   GS_TRY(b.mat(p + "laurel.linear_right.weight", D, r, &w->laurel_right, true));
   GS_TRY(b.vec(p + "laurel.post_laurel_norm.weight", {D}, &w->post_laurel_norm));
-  GS_TRY(b.mat(p + "per_layer_input_gate.weight", P, D, &w->per_layer_input_gate, true));
-  GS_TRY(b.mat(p + "per_layer_projection.weight", D, P, &w->per_layer_projection, true));
+  GS_TRY(b.mat(p + "per_layer_input_gate.weight", P, D, &w->per_layer_input_gate));
+  GS_TRY(b.mat(p + "per_layer_projection.weight", D, P, &w->per_layer_projection));
   GS_TRY(b.vec(p + "post_per_layer_input_norm.weight", {D}, &w->post_per_layer_input_norm));
   return ok_status();
 }
