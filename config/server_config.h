@@ -1,0 +1,45 @@
+// Server configuration as plain structs. Filled by config_loader (flags > env > file > defaults);
+// knows no runtime or HTTP types so every layer can read it without pulling in the others.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace gs::config {
+
+struct LimitsConfig {
+  int64_t max_body_bytes = 8 << 20;   // request body limit (413 above it)
+  double header_timeout_s = 10;       // time to receive the request header
+  double body_timeout_s = 30;         // time to receive the body once the header is in
+  double idle_timeout_s = 60;         // keep-alive: time to wait for the next request
+  double sse_heartbeat_s = 15;        // SSE comment after this much silence in a stream
+  int max_n = 8;                      // largest accepted `n`
+  int max_tokens_cap = 32768;         // largest accepted max_tokens
+};
+
+struct RuntimeOptions {
+  std::string model_dir;              // empty: the embedded demo model (models/demo)
+  std::string weights = "auto";       // f32 | bf16 | q8 | q4 | auto
+  int threads = 0;                    // compute threads, 0 = all cores
+  int max_batch = 8;
+  int max_queue = 64;
+  int max_context = 32768;
+  std::string default_size;           // MatFormer size id used without a budget
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  int port = 8080;                    // 0: pick a free port (see port_file)
+  std::string port_file;              // if set, the bound port is written there once listening
+  std::string api_key;                // empty: no authentication
+  std::string cors_origin;            // empty: no CORS headers; "*" or an origin
+  std::string model_name;             // public model id; empty: the model directory's name
+  int io_threads = 2;
+  double shutdown_deadline_s = 10;    // on SIGTERM: time in-flight requests get to finish
+  int default_max_tokens = 1024;      // when the request gives none
+  std::string log_level = "info";
+  std::string config_file;            // where the file layer came from (informational)
+  LimitsConfig limits;
+  RuntimeOptions runtime;
+};
+
+}  // namespace gs::config
