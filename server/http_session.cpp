@@ -136,7 +136,7 @@ api::Response HttpSession::route_request() {
 }
 
 void HttpSession::write_response(api::Response r) {
-  if (r.pending) return start_pending(std::move(r.pending));
+  if (r.pending) return start_pending(std::move(r.pending), std::move(r.headers));
   if (r.stream) return start_stream(std::move(r));
   auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), 11);
   res->set(http::field::server, "gemma3n-server");
@@ -154,13 +154,17 @@ void HttpSession::write_response(api::Response r) {
   });
 }
 
-void HttpSession::start_pending(std::shared_ptr<api::PendingResponse> p) {
+// `headers`: set by the handler before the answer was ready (e.g. the MatFormer size); they go on
+// the final response too.
+void HttpSession::start_pending(std::shared_ptr<api::PendingResponse> p,
+                                std::vector<std::pair<std::string, std::string>> headers) {
   in_flight_ = p;
   watch_peer();
-  p->on_complete([self = shared_from_this()](api::Response r) {
-    net::post(self->stream_.get_executor(), [self, r = std::move(r)]() mutable {
+  p->on_complete([self = shared_from_this(), headers = std::move(headers)](api::Response r) {
+    net::post(self->stream_.get_executor(), [self, r = std::move(r), headers]() mutable {
       self->in_flight_.reset();
       api::Response out = std::move(r);
+      out.headers.insert(out.headers.begin(), headers.begin(), headers.end());
       add_cors_headers(self->req_, self->ctx_->cors_origin, out);
       self->write_response(std::move(out));
     });

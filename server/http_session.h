@@ -31,7 +31,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void handle_request();
   api::Response route_request();
   void write_response(api::Response r);
-  void start_pending(std::shared_ptr<api::PendingResponse> p);
+  void start_pending(std::shared_ptr<api::PendingResponse> p, std::vector<std::pair<std::string, std::string>> headers);
   void start_stream(api::Response r);
   void pump_stream();
   void arm_heartbeat();

@@ -64,8 +64,26 @@ std::optional<ApiError> read_budget(const Request& req, runtime::LatencyBudget& 
 
 Response start_generation(Services& s, const Backend& b, const Request& req, GenerationJob job) {
   const GenerationOptions& o = job.options;
-  runtime::LatencyBudget budget;
+  runtime::LatencyBudget budget = o.budget;  // body field; the headers override it
   if (auto e = read_budget(req, budget)) return error_response(*e);
+  const int max_tokens = std::min(o.max_tokens.value_or(s.settings().default_max_tokens), s.settings().limits.max_tokens_cap);
+  // With a budget the engine picks the MatFormer size now; the response names it.
+  bool budget_met = true;
+  if (budget.ttft_s || budget.total_s) {
+    runtime::GenerationRequest probe;
+    probe.prompt = job.prompt;
+    probe.max_tokens = max_tokens;
+    probe.model = job.engine_model;
+    probe.budget = budget;
+    auto ch = b.engine->choose_size(probe);
+    if (!ch) return error_response(from_runtime_error(ch.error()));
+    const auto models = b.engine->models();
+    if (models.empty() || ch->id != models.front().id) {
+      job.engine_model = ch->id;
+      job.public_model = ch->id;
+    }
+    budget_met = ch->meets_budget;
+  }
   GenerationPlan plan;
   plan.header = {job.wire, make_response_id(job.wire == WireKind::kChat ? "chatcmpl-" : "cmpl-"),
                  static_cast<int64_t>(std::time(nullptr)), job.public_model};
@@ -82,7 +100,6 @@ Response start_generation(Services& s, const Backend& b, const Request& req, Gen
     req.log->prompt_tokens = plan.prompt_tokens;
   }
   auto collector = std::make_shared<GenerationCollector>(plan, b.codec, &s.metrics(), req.log);
-  const int max_tokens = std::min(o.max_tokens.value_or(s.settings().default_max_tokens), s.settings().limits.max_tokens_cap);
   for (int i = 0; i < o.n; ++i) {
     runtime::GenerationRequest g;
     g.prompt = job.prompt;
@@ -103,6 +120,8 @@ Response start_generation(Services& s, const Backend& b, const Request& req, Gen
     collector->set_handle(i, *h);
   }
   Response r;
+  r.headers.emplace_back("x-gemma3n-size", job.public_model);
+  if (budget.ttft_s || budget.total_s) r.headers.emplace_back("x-gemma3n-budget-met", budget_met ? "true" : "false");
   // weak: the channel is owned by the collector; a strong capture would be a cycle.
   std::weak_ptr<GenerationCollector> weak = collector;
   auto cancel = [weak] {

@@ -27,6 +27,17 @@ void parse_stream_options(FieldReader& r, GenerationOptions& out) {
   if (sr.failed()) r.fail("stream_options", sr.error().message);
 }
 
+// Extension: "latency_budget": {"ttft_ms": N, "total_ms": N} picks the MatFormer size.
+void parse_latency_budget(FieldReader& r, GenerationOptions& out) {
+  const nlohmann::json* lb = r.failed() ? nullptr : r.raw("latency_budget");
+  if (!lb) return;
+  if (!lb->is_object()) return r.fail("latency_budget", "'latency_budget' must be an object");
+  FieldReader br(*lb, "latency_budget.");
+  if (auto t = br.number("ttft_ms", 1e-3, 1e9)) out.budget.ttft_s = *t / 1000.0;
+  if (auto t = br.number("total_ms", 1e-3, 1e9)) out.budget.total_s = *t / 1000.0;
+  if (br.failed()) r.fail("latency_budget", br.error().message);
+}
+
 }  // namespace
 
 void parse_generation_options(FieldReader& r, const nlohmann::json& body, const ParseLimits& limits,
@@ -48,6 +59,7 @@ void parse_generation_options(FieldReader& r, const nlohmann::json& body, const 
   if (auto rp = r.number("repetition_penalty", 0.01, 10.0)) s.repetition_penalty = static_cast<float>(*rp);
   if (auto seed = r.integer("seed", INT64_MIN, INT64_MAX)) s.seed = static_cast<uint64_t>(*seed);
   if (auto u = r.string("user")) out.user = *u;
+  parse_latency_budget(r, out);
   if (const nlohmann::json* lb = r.failed() ? nullptr : r.raw("logit_bias"); lb && !lb->is_object())
     r.fail("logit_bias", "'logit_bias' must be an object");
   (void)body;

@@ -18,6 +18,7 @@ struct GenerationOptions {
   std::vector<std::string> stop;            // at most 4 non-empty strings
   runtime::SamplingParams sampling;         // temperature, top_p, penalties, seed, logprobs, ...
   std::string user;
+  runtime::LatencyBudget budget;            // extension: latency_budget {ttft_ms, total_ms}
 };
 
 }  // namespace gs::api

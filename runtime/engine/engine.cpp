@@ -72,18 +72,10 @@ class EngineImpl final : public Engine {
     std::string id;
     if (resolve_model(req.model, &id) == nullptr)
       return make_error(ErrorCode::kNotFound, "The model '" + req.model + "' does not exist");
-    bool budget_met = true;
-    if ((req.budget.ttft_s || req.budget.total_s) && (req.model.empty() || req.model == model_id_)) {
-      std::lock_guard<std::mutex> lk(mu_);
-      LoadSnapshot load{static_cast<int>(stats_.requests_active), pending_prompt_tokens_, opts_.prefill_chunk};
-      std::vector<SizeOption> sizes;
-      for (const auto& [pid, plan] : plans_)
-        sizes.push_back({pid, gemma3n::plan_effective_params(model_->text_config(), plan)});
-      const SizeChoice ch = choose_size(cost_, sizes, req.budget, load, static_cast<int>(req.prompt.size()),
-                                        req.max_tokens, default_id_);
-      id = ch.id;
-      budget_met = ch.meets_budget;
-    }
+    auto choice = choose_size(req);
+    if (!choice.ok()) return choice.error();
+    id = choice->id;
+    const bool budget_met = choice->meets_budget;
     if (opts_.memory_budget_bytes > 0) {
       const int64_t need = kv_bytes_for(plans_.at(id), static_cast<int>(req.prompt.size()) + req.max_tokens);
       if (weights_bytes_ + need > opts_.memory_budget_bytes)
@@ -118,6 +110,23 @@ class EngineImpl final : public Engine {
     }
     cv_.notify_one();
     return h;
+  }
+
+  Expected<SizeChoice> choose_size(const GenerationRequest& req) const override {
+    std::string id;
+    if (resolve_model(req.model, &id) == nullptr)
+      return make_error(ErrorCode::kNotFound, "The model '" + req.model + "' does not exist");
+    SizeChoice ch{id, true, 0, 0};
+    if ((req.budget.ttft_s || req.budget.total_s) && (req.model.empty() || req.model == model_id_)) {
+      std::lock_guard<std::mutex> lk(mu_);
+      LoadSnapshot load{static_cast<int>(stats_.requests_active), pending_prompt_tokens_, opts_.prefill_chunk};
+      std::vector<SizeOption> sizes;
+      for (const auto& [pid, plan] : plans_)
+        sizes.push_back({pid, gemma3n::plan_effective_params(model_->text_config(), plan)});
+      ch = runtime::choose_size(cost_, sizes, req.budget, load, static_cast<int>(req.prompt.size()), req.max_tokens,
+                                default_id_);
+    }
+    return ch;
   }
 
   std::vector<ModelInfo> models() const override {

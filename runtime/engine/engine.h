@@ -9,6 +9,7 @@
 #include "runtime/core/status.h"
 #include <span>
 
+#include "runtime/engine/cost_model.h"
 #include "runtime/engine/media_runtime.h"
 #include "runtime/engine/request.h"
 
@@ -53,6 +54,10 @@ class Engine {
   // kUnavailable (shutting down).
   virtual Expected<RequestHandle> submit(GenerationRequest req) = 0;
   virtual std::vector<ModelInfo> models() const = 0;
+  // The size id that would serve `req` now: its model if it names one, else the largest size
+  // predicted to meet its latency budget under the current load (the default size without one).
+  // kNotFound for an unknown model.
+  virtual Expected<SizeChoice> choose_size(const GenerationRequest& req) const = 0;
   virtual EngineStats stats() const = 0;
   virtual bool ready() const = 0;
   // Decodes and preprocesses client media bytes (caller's thread; cheap). kInvalidArgument for bad

@@ -96,6 +96,14 @@ class FakeEngine : public runtime::Engine {
     return runtime::RequestHandle(flag);
   }
   std::vector<runtime::ModelInfo> models() const override { return {{"fake-model", 1000, true}, {"fake-model:small", 500, true}}; }
+  // A scripted chooser: any budget under one second gets the small size, and under 1 ms none fits.
+  runtime::Expected<runtime::SizeChoice> choose_size(const runtime::GenerationRequest& r) const override {
+    if (!r.model.empty() && r.model != "fake-model" && r.model != "fake-model:small")
+      return runtime::make_error(runtime::ErrorCode::kNotFound, "The model '" + r.model + "' does not exist");
+    const double b = r.budget.total_s ? *r.budget.total_s : r.budget.ttft_s ? *r.budget.ttft_s : 1e9;
+    if (!r.model.empty() && r.model != "fake-model") return runtime::SizeChoice{r.model, true, 0, 0};
+    return runtime::SizeChoice{b < 1.0 ? "fake-model:small" : "fake-model", b >= 0.001, 0, 0};
+  }
   runtime::EngineStats stats() const override {
     runtime::EngineStats s;
     s.requests_active = active;

@@ -30,11 +30,14 @@ struct Fixture {
   }
 };
 
+// As the server does: the final answer keeps the headers set when the request started.
 Response wait_pending(Response r) {
   if (!r.pending) return r;
   std::promise<Response> p;
   r.pending->on_complete([&](Response x) { p.set_value(std::move(x)); });
-  return p.get_future().get();
+  Response out = p.get_future().get();
+  out.headers.insert(out.headers.begin(), r.headers.begin(), r.headers.end());
+  return out;
 }
 
 // Drains an SSE channel until closed; returns the data payloads.
@@ -216,6 +219,32 @@ TEST(ChatHandler, LatencyBudgetHeadersReachTheEngine) {
   EXPECT_DOUBLE_EQ(*f.engine->seen[0].budget.total_s, 4.0);
   r.headers["x-latency-budget-ttft-ms"] = "soon";
   EXPECT_EQ(handle_chat_completions(r, f.services).status, 400);
+}
+
+TEST(ChatHandler, LatencyBudgetChoosesTheSizeAndTheResponseNamesIt) {
+  Fixture f;
+  auto header = [](const Response& r, const std::string& name) {
+    for (const auto& [k, v] : r.headers)
+      if (k == name) return v;
+    return std::string();
+  };
+  // Body field: a tight budget gets the small size, reported in `model` and a header.
+  Response tight = wait_pending(
+      f.call(handle_chat_completions, std::string("{") + kHi + R"(,"latency_budget":{"total_ms":500}})"));
+  ASSERT_EQ(tight.status, 200) << tight.body;
+  EXPECT_EQ(f.engine->seen.back().model, "fake-model:small");
+  EXPECT_NE(tight.body.find("\"model\":\"fake-model:small\""), std::string::npos) << tight.body;
+  EXPECT_EQ(header(tight, "x-gemma3n-size"), "fake-model:small");
+  EXPECT_EQ(header(tight, "x-gemma3n-budget-met"), "true");
+  // A loose budget keeps the full model; an impossible one says it was not met.
+  Response loose = wait_pending(
+      f.call(handle_chat_completions, std::string("{") + kHi + R"(,"latency_budget":{"ttft_ms":5000}})"));
+  EXPECT_EQ(header(loose, "x-gemma3n-size"), "gemma-test");  // the full model, under its public name
+  Response none = wait_pending(
+      f.call(handle_chat_completions, std::string("{") + kHi + R"(,"latency_budget":{"total_ms":0.5}})"));
+  EXPECT_EQ(header(none, "x-gemma3n-budget-met"), "false");
+  EXPECT_EQ(f.call(handle_chat_completions, std::string("{") + kHi + R"(,"latency_budget":{"total_ms":"x"}})").status,
+            400);
 }
 
 TEST(ChatHandler, SliceModelIdIsPassedToEngine) {
