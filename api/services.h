@@ -21,6 +21,7 @@ struct ApiSettings {
   ParseLimits limits;
   int64_t created = 0;                   // unix time shown in /v1/models
   std::string owned_by = "gemma3n-server";
+  std::string notice;                    // shown in /v1/models (e.g. the demo model's warning)
 };
 
 struct Backend {

@@ -38,6 +38,26 @@ int64_t parse_int(const std::string& key, const std::string& v, int64_t lo, int6
   return out;
 }
 
+// "3GiB", "512MiB", "1500000000" -> bytes.
+int64_t parse_bytes(const std::string& key, const std::string& v) {
+  size_t i = 0;
+  while (i < v.size() && (std::isdigit(static_cast<unsigned char>(v[i])) || v[i] == '.')) ++i;
+  const std::string num = v.substr(0, i), unit = v.substr(i);
+  char* end = nullptr;
+  const double n = std::strtod(num.c_str(), &end);
+  double mul = 0;
+  if (unit.empty() || unit == "B") mul = 1;
+  else if (unit == "KiB" || unit == "K") mul = 1024.0;
+  else if (unit == "MiB" || unit == "M") mul = 1024.0 * 1024;
+  else if (unit == "GiB" || unit == "G") mul = 1024.0 * 1024 * 1024;
+  else if (unit == "KB") mul = 1e3;
+  else if (unit == "MB") mul = 1e6;
+  else if (unit == "GB") mul = 1e9;
+  if (num.empty() || end != num.c_str() + num.size() || mul == 0 || !(n >= 0))
+    throw ConfigError(key + ": expected a size like 3GiB, 512MiB or a byte count, got '" + v + "'");
+  return static_cast<int64_t>(n * mul);
+}
+
 double parse_double(const std::string& key, const std::string& v, double lo, double hi) {
   char* end = nullptr;
   double out = std::strtod(v.c_str(), &end);
@@ -81,6 +101,31 @@ std::vector<OptionSpec> option_table() {
       [](ServerConfig& c, const std::string& v) { c.runtime.max_context = static_cast<int>(parse_int("max-context", v, 16, 1 << 24)); });
   add("--default-size", "default-size", "MatFormer size id used when a request names none",
       [](ServerConfig& c, const std::string& v) { c.runtime.default_size = v; });
+  add("--memory-budget", "memory-budget", "weights + KV cache budget, e.g. 3GiB (0 = unlimited); work beyond it queues",
+      [](ServerConfig& c, const std::string& v) { c.runtime.memory_budget_bytes = parse_bytes("memory-budget", v); });
+  add("--modalities", "modalities", "what may ever load: a list of text,vision,audio (default all)",
+      [](ServerConfig& c, const std::string& v) {
+        c.runtime.allow_vision = c.runtime.allow_audio = false;
+        std::stringstream ss(v);
+        for (std::string m; std::getline(ss, m, ',');) {
+          if (m == "vision" || m == "image") c.runtime.allow_vision = true;
+          else if (m == "audio") c.runtime.allow_audio = true;
+          else if (m != "text") throw ConfigError("modalities: unknown modality '" + m + "' (text, vision, audio)");
+        }
+      });
+  add("--preload", "preload", "towers to load at start: a list of vision,audio (default none)",
+      [](ServerConfig& c, const std::string& v) {
+        std::stringstream ss(v);
+        for (std::string m; std::getline(ss, m, ',');) {
+          if (m == "vision" || m == "image") c.runtime.preload_vision = true;
+          else if (m == "audio") c.runtime.preload_audio = true;
+          else if (!m.empty()) throw ConfigError("preload: unknown tower '" + m + "' (vision, audio)");
+        }
+      });
+  add("--idle-unload", "idle-unload", "seconds before an unused tower is dropped (default 300, 0 = never)",
+      [](ServerConfig& c, const std::string& v) { c.runtime.idle_unload_s = parse_double("idle-unload", v, 0, 1e9); });
+  add("--ple-cache", "ple-cache", "bytes of hot per-layer-embedding rows kept in RAM (default 64MiB)",
+      [](ServerConfig& c, const std::string& v) { c.runtime.ple_cache_bytes = parse_bytes("ple-cache", v); });
   add("--api-key", "api-key", "require 'Authorization: Bearer KEY' (/health stays public)",
       str_field(&ServerConfig::api_key));
   add("--cors-origin", "cors-origin", "value of Access-Control-Allow-Origin ('*' or an origin); empty = no CORS",

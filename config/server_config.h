@@ -24,6 +24,11 @@ struct RuntimeOptions {
   int max_queue = 64;
   int max_context = 32768;
   std::string default_size;           // MatFormer size id used without a budget
+  int64_t memory_budget_bytes = 0;    // weights + KV cache; 0 = unlimited
+  bool allow_vision = true, allow_audio = true;   // --modalities
+  bool preload_vision = false, preload_audio = false;
+  double idle_unload_s = 300;         // drop an idle tower after this long; 0 = never
+  int64_t ple_cache_bytes = int64_t{64} << 20;
 };
 
 struct ServerConfig {

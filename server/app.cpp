@@ -1,5 +1,7 @@
 #include "server/app.h"
 
+#include <filesystem>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <chrono>
@@ -19,6 +21,9 @@ api::ApiSettings api_settings_from(const config::ServerConfig& cfg, const std::s
   s.limits.max_n = cfg.limits.max_n;
   s.limits.max_tokens_cap = cfg.limits.max_tokens_cap;
   s.created = static_cast<int64_t>(std::time(nullptr));
+  if (std::filesystem::path(cfg.runtime.model_dir).lexically_normal().filename() == "demo")
+    s.notice = "DEMO MODEL: random weights, its output is meaningless. For real answers run "
+               "'huggingface-cli download google/gemma-3n-E2B-it --local-dir DIR' and start the server with --model DIR.";
   return s;
 }
 

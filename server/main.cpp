@@ -48,6 +48,13 @@ gs::runtime::EngineOptions engine_options(const ServerConfig& cfg) {
   o.max_queue = cfg.runtime.max_queue;
   o.max_context = cfg.runtime.max_context;
   o.default_size = cfg.runtime.default_size;
+  o.memory_budget_bytes = cfg.runtime.memory_budget_bytes;
+  o.media.allow_image = cfg.runtime.allow_vision;
+  o.media.allow_audio = cfg.runtime.allow_audio;
+  o.media.preload_image = cfg.runtime.preload_vision;
+  o.media.preload_audio = cfg.runtime.preload_audio;
+  o.media.idle_unload_s = cfg.runtime.idle_unload_s;
+  o.ple_cache_bytes = cfg.runtime.ple_cache_bytes;
   return o;
 }
 
@@ -92,6 +99,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   spdlog::info("listening on http://{}:{} (model {}, loading)", cfg.host, *port, cfg.runtime.model_dir);
+  if (!services->settings().notice.empty()) {
+    spdlog::warn("************************************************************************");
+    spdlog::warn("{}", services->settings().notice);
+    spdlog::warn("************************************************************************");
+  }
   if (!cfg.port_file.empty()) {
     const std::string tmp = cfg.port_file + ".tmp";
     std::ofstream(tmp) << *port << "\n";

@@ -27,6 +27,7 @@ struct EngineOptions {
   std::string default_size;       // MatFormer size id used without a budget ("" = full model)
   int64_t memory_budget_bytes = 0;  // weights + KV cache; 0 = unlimited
   MediaOptions media;               // which modalities may load, preloading, idle unload
+  int64_t ple_cache_bytes = int64_t{64} << 20;  // hot PLE rows kept in RAM
 };
 
 struct ModelInfo {
