@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "tests/server/http_client.h"
@@ -122,6 +124,60 @@ TEST_F(ServerWithModel, DisconnectMidStreamFreesTheSlot) {
   } while (r.status == 429 && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(10));
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_NE(s.log().find(" 499 "), std::string::npos) << s.log();  // logged as client-closed
+  EXPECT_EQ(s.terminate(), 0) << s.log();
+}
+
+
+
+std::string base64_of_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  const std::string in((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  static const char* t = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8) | uint8_t(in[i + 2]);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], t[v & 63]};
+  }
+  if (i + 1 == in.size()) {
+    const uint32_t v = uint8_t(in[i]) << 16;
+    out += {t[v >> 18], t[(v >> 12) & 63], '=', '='};
+  } else if (i + 2 == in.size()) {
+    const uint32_t v = (uint8_t(in[i]) << 16) | (uint8_t(in[i + 1]) << 8);
+    out += {t[v >> 18], t[(v >> 12) & 63], t[(v >> 6) & 63], '='};
+  }
+  return out;
+}
+
+std::string image_chat() {
+  return R"({"max_tokens":3,"messages":[{"role":"user","content":[{"type":"text","text":"What is this?"},)"
+         R"({"type":"image_url","image_url":{"url":"data:image/png;base64,)" +
+         base64_of_file(fixture_path("gemma3n-tiny/golden/image_input_rgb.png")) + R"("}}]}]})";
+}
+
+// The vision tower loads on the first image request (not before), and --modalities can forbid it.
+TEST_F(ServerWithModel, ImageChatLoadsVisionOnFirstUseAndModalitiesCanForbidIt) {
+  {
+    ServerProcess s({"--model", dir_, "--threads", "2"});
+    ASSERT_TRUE(s.wait_ready(60)) << s.log();
+    auto h = json::parse(http_request(s.port(), "GET", "/health").body);
+    EXPECT_EQ(h["modalities"]["vision"], "unloaded");
+    auto r = http_request(s.port(), "POST", "/v1/chat/completions", image_chat());
+    ASSERT_EQ(r.status, 200) << r.body << s.log();
+    h = json::parse(http_request(s.port(), "GET", "/health").body);
+    EXPECT_EQ(h["modalities"]["vision"], "loaded");
+    EXPECT_EQ(h["modalities"]["audio"], "unloaded");
+    auto bad = http_request(s.port(), "POST", "/v1/chat/completions",
+                            R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":)"
+                            R"({"url":"data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAA"}}]}]})");
+    EXPECT_EQ(bad.status, 400) << bad.body;  // a truncated PNG
+    EXPECT_EQ(s.terminate(), 0) << s.log();
+  }
+  ServerProcess s({"--model", dir_, "--threads", "1", "--modalities", "text"});
+  ASSERT_TRUE(s.wait_ready(60)) << s.log();
+  auto r = http_request(s.port(), "POST", "/v1/chat/completions", image_chat());
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(json::parse(http_request(s.port(), "GET", "/health").body)["modalities"]["vision"], "disabled");
   EXPECT_EQ(s.terminate(), 0) << s.log();
 }
 
