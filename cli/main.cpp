@@ -3,6 +3,9 @@
 #include <cstring>
 #include <exception>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "cli/commands.h"
 
 namespace {
@@ -32,6 +35,8 @@ void usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // stdout carries the commands' results (JSON for dump/greedy/tokenize/bench); logs go to stderr.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("gemma3n-cli"));
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     usage();
     return argc < 2 ? 2 : 0;
