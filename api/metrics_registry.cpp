@@ -102,6 +102,29 @@ std::string MetricsRegistry::render(const std::optional<runtime::EngineStats>& s
          "# TYPE gemma3n_weights_mapped_bytes gauge\n";
   for (const auto& g : s.groups)
     out += "gemma3n_weights_mapped_bytes{group=\"" + escape_label(g.name) + "\"} " + std::to_string(g.mapped_bytes) + "\n";
+  out += "# HELP gemma3n_group_loaded Whether a lazily loaded group (vision, audio) is in memory.\n"
+         "# TYPE gemma3n_group_loaded gauge\n";
+  for (const auto& g : s.media)
+    out += "gemma3n_group_loaded{group=\"" + escape_label(g.name) + "\"} " + (g.loaded ? "1" : "0") + "\n";
+  out += "# HELP gemma3n_group_loads_total Loads of a lazily loaded group.\n# TYPE gemma3n_group_loads_total counter\n";
+  for (const auto& g : s.media)
+    out += "gemma3n_group_loads_total{group=\"" + escape_label(g.name) + "\"} " + std::to_string(g.loads) + "\n";
+  out += "# HELP gemma3n_group_unloads_total Idle unloads of a group.\n# TYPE gemma3n_group_unloads_total counter\n";
+  for (const auto& g : s.media)
+    out += "gemma3n_group_unloads_total{group=\"" + escape_label(g.name) + "\"} " + std::to_string(g.unloads) + "\n";
+  out += "# HELP gemma3n_group_load_seconds Duration of the last load (and first encode) of a group.\n"
+         "# TYPE gemma3n_group_load_seconds gauge\n";
+  for (const auto& g : s.media)
+    out += "gemma3n_group_load_seconds{group=\"" + escape_label(g.name) + "\"} " + std::to_string(g.last_load_s) + "\n";
+  gauge(out, "gemma3n_ple_cache_hits_total", "Per-layer-embedding rows served from the hot-row cache.", "counter",
+        static_cast<double>(s.ple_hits));
+  gauge(out, "gemma3n_ple_cache_misses_total", "Per-layer-embedding rows read from the mapped table.", "counter",
+        static_cast<double>(s.ple_misses));
+  gauge(out, "gemma3n_ple_cache_bytes", "Bytes of per-layer-embedding rows held in the cache.", "gauge",
+        static_cast<double>(s.ple_cached_bytes));
+  out += "# HELP gemma3n_requests_by_size_total Requests per MatFormer size.\n# TYPE gemma3n_requests_by_size_total counter\n";
+  for (const auto& [size, n] : s.requests_by_size)
+    out += "gemma3n_requests_by_size_total{size=\"" + escape_label(size) + "\"} " + std::to_string(n) + "\n";
   return out;
 }
 

@@ -102,6 +102,9 @@ TEST_F(ServerWithModel, ChatCompletionsEndToEnd) {
                          R"({"model":"nope","messages":[{"role":"user","content":"x"}]})").status, 404);
   auto metrics = http_request(s.port(), "GET", "/metrics");
   EXPECT_NE(metrics.body.find("gemma3n_http_requests_total"), std::string::npos);
+  for (const char* m : {"gemma3n_ple_cache_hits_total", "gemma3n_group_loaded{group=\"vision\"} 0",
+                        "gemma3n_requests_by_size_total{size=", "gemma3n_weights_resident_bytes{group=\"text_core\"}"})
+    EXPECT_NE(metrics.body.find(m), std::string::npos) << m;
   EXPECT_EQ(s.terminate(), 0) << s.log();
 }
 
