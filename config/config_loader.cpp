@@ -124,6 +124,9 @@ std::vector<OptionSpec> option_table() {
       });
   add("--idle-unload", "idle-unload", "seconds before an unused tower is dropped (default 300, 0 = never)",
       [](ServerConfig& c, const std::string& v) { c.runtime.idle_unload_s = parse_double("idle-unload", v, 0, 1e9); });
+  add("--custom-slices", "custom-slices",
+      "MatFormer slice files to serve besides the presets, comma-separated ({name, layers_skipped, ffn_hidden_dims})",
+      [](ServerConfig& c, const std::string& v) { c.runtime.custom_slices = v; });
   add("--ple-cache", "ple-cache", "bytes of hot per-layer-embedding rows kept in RAM (default 64MiB)",
       [](ServerConfig& c, const std::string& v) { c.runtime.ple_cache_bytes = parse_bytes("ple-cache", v); });
   add("--api-key", "api-key", "require 'Authorization: Bearer KEY' (/health stays public)",

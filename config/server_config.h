@@ -29,6 +29,7 @@ struct RuntimeOptions {
   bool preload_vision = false, preload_audio = false;
   double idle_unload_s = 300;         // drop an idle tower after this long; 0 = never
   int64_t ple_cache_bytes = int64_t{64} << 20;
+  std::string custom_slices;          // comma-separated slice JSON files
 };
 
 struct ServerConfig {

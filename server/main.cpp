@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "api/prompt/tokenizer_codec.h"
@@ -55,6 +56,9 @@ gs::runtime::EngineOptions engine_options(const ServerConfig& cfg) {
   o.media.preload_audio = cfg.runtime.preload_audio;
   o.media.idle_unload_s = cfg.runtime.idle_unload_s;
   o.ple_cache_bytes = cfg.runtime.ple_cache_bytes;
+  std::stringstream slices(cfg.runtime.custom_slices);
+  for (std::string f; std::getline(slices, f, ',');)
+    if (!f.empty()) o.custom_slices.push_back(f);
   return o;
 }
 

@@ -44,6 +44,13 @@ class EngineImpl final : public Engine {
       auto p = gemma3n::slice_plan(model_->text_config(), s);
       if (p.ok() && !p->is_full_model) plans_.emplace(model_id_ + ":" + s.name, std::move(p).value());
     }
+    for (const auto& file : o.custom_slices) {
+      auto spec = gemma3n::resolve_slice(file, model_->text_config());
+      if (!spec.ok()) throw LoadError(spec.error().message);
+      auto p = gemma3n::slice_plan(model_->text_config(), *spec);
+      if (!p.ok()) throw LoadError(p.error().message);
+      plans_.insert_or_assign(model_id_ + ":" + spec->name, std::move(p).value());
+    }
     default_id_ = model_id_;
     if (!o.default_size.empty()) {
       if (!plans_.count(o.default_size) && !plans_.count(model_id_ + ":" + o.default_size))

@@ -28,6 +28,7 @@ struct EngineOptions {
   int64_t memory_budget_bytes = 0;  // weights + KV cache; 0 = unlimited
   MediaOptions media;               // which modalities may load, preloading, idle unload
   int64_t ple_cache_bytes = int64_t{64} << 20;  // hot PLE rows kept in RAM
+  std::vector<std::string> custom_slices;       // slice JSON files served besides the presets
 };
 
 struct ModelInfo {

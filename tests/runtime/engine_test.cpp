@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <fstream>
 #include <future>
 #include <mutex>
 
@@ -200,6 +201,37 @@ TEST(EngineBudget, QueuesWithinBudgetThenRejects) {
   // b was admitted only once a had left.
   EXPECT_GE(b->first_token_at, a->finished_at);
   EXPECT_NE(b->finish().reason, FinishInfo::Reason::kCancelled);
+}
+
+}  // namespace
+}  // namespace gs::runtime
+
+namespace gs::runtime {
+namespace {
+
+// A custom MatFormer slice file is served as "<model>:<name>" from the full model's weights and
+// gives the sliced checkpoint's reference tokens.
+TEST(EngineSlices, CustomSliceFileIsServedAndMatchesReference) {
+  const std::string dir = test::temp_dir("slice-file");
+  std::ofstream(dir + "/tiny.json") << R"({"name":"tiny-slice","layers_skipped":[5,6],)"
+                                       R"("ffn_hidden_dims":[128,128,128,128,256,128,128,256]})";
+  EngineOptions o;
+  o.model_dir = test::fixture_path("gemma3n-tiny/model");
+  o.threads = 2;
+  o.custom_slices = {dir + "/tiny.json"};
+  auto e = create_engine(o);
+  bool listed = false;
+  for (const auto& m : e->models()) listed |= m.id == "model:tiny-slice";
+  EXPECT_TRUE(listed);
+  auto c = std::make_shared<Collector>();
+  auto r = greedy_request(prompt(0), 16, c);
+  r.model = "model:tiny-slice";
+  ASSERT_TRUE(e->submit(std::move(r)).ok());
+  const auto toks = c->wait();
+  const auto want = test::load_i64("gemma3n-tiny/golden/matformer_greedy_tokens.npy");
+  ASSERT_EQ(toks.size(), want.size());
+  for (size_t i = 0; i < toks.size(); ++i) EXPECT_EQ(toks[i], want[i]);
+  EXPECT_EQ(c->finish().model, "model:tiny-slice");
 }
 
 }  // namespace
