@@ -269,6 +269,7 @@ void EngineImpl::admit(std::deque<std::unique_ptr<Sequence>>& fresh) {
     kv_reserved_ += need;
     s->plan = plan;
     s->kv = model_->new_sequence(*s->plan);
+    model_->weights().ple->prefetch(s->req.prompt);  // prompt rows, ahead of their prefill chunks
     s->sampler = std::make_unique<Sampler>(s->req.sampling, model_->text_config().vocab_size);
     s->started = Clock::now();
     active_.push_back(std::move(s));
@@ -372,6 +373,8 @@ void EngineImpl::run_step(int turn) {
       finish(s, FinishInfo::Reason::kStop);
       continue;
     }
+    // The next step reads this token's PLE row: start reading it now, while other work runs.
+    model_->weights().ple->prefetch(std::span<const int32_t>(&tok, 1));
     emit_token(s, tok, lp);
     if (static_cast<int>(s.generated.size()) >= s.req.max_tokens ||
         s.kv->length() + 1 >= std::min(opts_.max_context, model_->text_config().max_position_embeddings))
