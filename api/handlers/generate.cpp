@@ -94,6 +94,8 @@ Response start_generation(Services& s, const Backend& b, const Request& req, Gen
   plan.logprobs = o.sampling.logprobs;
   plan.top_logprobs = o.sampling.top_logprobs;
   plan.prompt_tokens = static_cast<int>(job.prompt.size());
+  for (const auto& m : job.media)
+    (m.kind == runtime::MediaInput::Kind::kImage ? plan.image_tokens : plan.audio_tokens) += b.engine->media_tokens(m.kind);
   {
     std::lock_guard lk(req.log->mu);
     req.log->model = job.public_model;

@@ -21,7 +21,7 @@ nlohmann::json usage_json(const UsageInfo& u) {
   return {{"prompt_tokens", u.prompt_tokens},
           {"completion_tokens", u.completion_tokens},
           {"total_tokens", u.prompt_tokens + u.completion_tokens},
-          {"prompt_tokens_details", {{"cached_tokens", 0}, {"audio_tokens", 0}, {"image_tokens", 0}}},
+          {"prompt_tokens_details", {{"cached_tokens", 0}, {"audio_tokens", u.audio_tokens}, {"image_tokens", u.image_tokens}}},
           {"completion_tokens_details", {{"reasoning_tokens", 0}}}};
 }
 

@@ -32,6 +32,8 @@ struct LogprobEntry {
 struct UsageInfo {
   int prompt_tokens = 0;
   int completion_tokens = 0;
+  int image_tokens = 0;   // prompt placeholders filled by images
+  int audio_tokens = 0;   // ... and by audio
 };
 
 struct ChoiceResult {

@@ -162,7 +162,7 @@ void GenerationCollector::maybe_finalize() {
   for (const Choice& c : choices_)
     if (!c.done) return;
   finalized_ = true;
-  UsageInfo usage{plan_.prompt_tokens, 0};
+  UsageInfo usage{plan_.prompt_tokens, 0, plan_.image_tokens, plan_.audio_tokens};
   for (const Choice& c : choices_) usage.completion_tokens += c.engine_tokens >= 0 ? c.engine_tokens : c.tokens;
   const double total_s = seconds_since(start_);
   if (metrics_) metrics_->observe_generation(usage.prompt_tokens, usage.completion_tokens, ttft_s_, total_s);

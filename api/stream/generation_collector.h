@@ -28,6 +28,7 @@ struct GenerationPlan {
   bool logprobs = false;
   int top_logprobs = 0;
   int prompt_tokens = 0;
+  int image_tokens = 0, audio_tokens = 0;  // of prompt_tokens, filled by media
 };
 
 class GenerationCollector : public std::enable_shared_from_this<GenerationCollector> {

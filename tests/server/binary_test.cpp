@@ -167,6 +167,7 @@ TEST_F(ServerWithModel, ImageChatLoadsVisionOnFirstUseAndModalitiesCanForbidIt) 
     EXPECT_EQ(h["modalities"]["vision"], "unloaded");
     auto r = http_request(s.port(), "POST", "/v1/chat/completions", image_chat());
     ASSERT_EQ(r.status, 200) << r.body << s.log();
+    EXPECT_EQ(json::parse(r.body)["usage"]["prompt_tokens_details"]["image_tokens"], 16);  // the tiny tower's grid
     h = json::parse(http_request(s.port(), "GET", "/health").body);
     EXPECT_EQ(h["modalities"]["vision"], "loaded");
     EXPECT_EQ(h["modalities"]["audio"], "unloaded");
