@@ -19,6 +19,10 @@ MediaRuntime::MediaRuntime(const WeightStore& store, const gemma3n::Gemma3nConfi
   if (opt_.allow_image) vision_ = std::make_unique<gemma3n::LazyVisionModel>(store, cfg, ctx);
   if (opt_.allow_audio) audio_ = std::make_unique<gemma3n::AudioModelGroup>(store, cfg, ctx);
   if (opt_.allow_audio) audio::quiet_decoder_logs();
+  spdlog::info("group vision: {} bytes mapped, {}", store.bytes_with_prefix("model.vision_tower."),
+               !has_vision ? "absent" : !opt_.allow_image ? "disabled" : "loads on first use");
+  spdlog::info("group audio: {} bytes mapped, {}", store.bytes_with_prefix("model.audio_tower."),
+               !has_audio ? "absent" : !opt_.allow_audio ? "disabled" : "loads on first use");
   if (opt_.preload_image && vision_) (void)vision_->get();
   if (opt_.preload_audio && audio_) (void)audio_->get();
 }

@@ -73,7 +73,7 @@ void PleTable::prefetch(std::span<const int32_t> tokens) const {
 size_t PleTable::resident_bytes() const {
   if (!all_.empty()) return all_.size();
   std::lock_guard<std::mutex> lk(mu_);
-  return static_cast<size_t>(index_.size()) * row_bytes_ + t_.resident_bytes();
+  return static_cast<size_t>(index_.size()) * row_bytes_;
 }
 
 PleStats PleTable::stats() const {

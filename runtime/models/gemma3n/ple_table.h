@@ -36,7 +36,10 @@ class PleTable {
   void prefetch(std::span<const int32_t> tokens) const;
   PleStats stats() const;
   size_t mapped_bytes() const { return t_.nbytes; }
+  // Bytes this table holds in our memory: the cached rows (or the whole table in resident mode).
   size_t resident_bytes() const;
+  // Bytes of the mapped table present in the page cache (mincore; shared with other processes).
+  size_t page_cache_bytes() const { return t_.resident_bytes(); }
   const TensorRef& tensor() const { return t_; }
 
  private:

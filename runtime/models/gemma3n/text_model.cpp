@@ -29,8 +29,8 @@ Expected<std::unique_ptr<TextModel>> TextModel::load(const std::string& model_di
   spdlog::info("text model loaded from {} in {:.2f} s: format {}, {} layers, hidden {}", model_dir, secs,
                weight_format_name(m->format_), m->cfg_.text.num_hidden_layers, m->cfg_.text.hidden_size);
   spdlog::info("group text_core: {} params, {} bytes resident", m->w_->params_core, m->w_->resident_bytes);
-  spdlog::info("group ple: {} params, {} bytes mapped, {} bytes resident", m->w_->ple->tensor().numel(),
-               m->w_->ple->mapped_bytes(), m->w_->ple->resident_bytes());
+  spdlog::info("group ple: {} params, {} bytes mapped, {} bytes resident (hot-row cache)",
+               m->w_->ple->tensor().numel(), m->w_->ple->mapped_bytes(), m->w_->ple->resident_bytes());
   return m;
 }
 
