@@ -185,7 +185,7 @@ TEST(Multimodal, IdleUnloadThenReloadGivesIdenticalOutputs) {
   ASSERT_FALSE(first.empty());
   // Idle: both groups are dropped (the engine checks about once a second).
   bool unloaded = false;
-  for (int i = 0; i < 50 && !unloaded; ++i) {
+  for (int i = 0; i < 200 && !unloaded; ++i) {  // up to 20 s on a loaded machine
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     const auto st = e->stats().media;
     unloaded = std::none_of(st.begin(), st.end(), [](const MediaGroupState& g) { return g.loaded; });
