@@ -140,8 +140,7 @@ Expected<NpyArray> parse_npy(const uint8_t* bytes, size_t size) {
     }
     if (digits == 0) return bad("malformed shape");
     a.shape.push_back(v);
-    numel *= v;
-    if (numel > (int64_t{1} << 40)) return bad("array too large");
+    if (__builtin_mul_overflow(numel, v, &numel) || numel > (int64_t{1} << 40)) return bad("array too large");
   }
   const size_t nbytes = static_cast<size_t>(numel) * dtype_size(a.dtype);
   const size_t data_off = off + header_len;

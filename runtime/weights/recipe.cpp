@@ -33,8 +33,8 @@ Expected<RecipeTensor> parse_tensor(const json& j, size_t index) {
   for (const json& d : *shape) {
     if (!d.is_number_unsigned() || d.get<uint64_t>() > (uint64_t{1} << 40)) return bad_recipe(t.name + ": bad dim");
     t.shape.push_back(d.get<int64_t>());
-    numel *= std::max<int64_t>(t.shape.back(), 1);
-    if (numel > (int64_t{1} << 40)) return bad_recipe(t.name + ": too many elements");
+    if (__builtin_mul_overflow(numel, std::max<int64_t>(t.shape.back(), 1), &numel) || numel > (int64_t{1} << 40))
+      return bad_recipe(t.name + ": too many elements");
   }
   // nlohmann parses numbers with a correctly rounded strtod, so the doubles are exact.
   if (offset == j.end() || !offset->is_number() || scale == j.end() || !scale->is_number())

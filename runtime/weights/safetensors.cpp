@@ -73,8 +73,9 @@ Expected<std::vector<TensorRef>> parse_safetensors(const MappedFile& file) {
       if (!d.is_number_unsigned() || d.get<uint64_t>() > static_cast<uint64_t>(kMaxDim))
         return corrupt(fn, "tensor '" + t.name + "' has a bad dimension");
       t.shape.push_back(d.get<int64_t>());
-      numel *= t.shape.back();
-      if (numel > kMaxDim) return corrupt(fn, "tensor '" + t.name + "' is too large");
+      // Checked before it can overflow: dims and the product both stay below 2^40.
+      if (__builtin_mul_overflow(numel, t.shape.back(), &numel) || numel > kMaxDim)
+        return corrupt(fn, "tensor '" + t.name + "' is too large");
     }
     if (!jo.is_array() || jo.size() != 2 || !jo[0].is_number_unsigned() || !jo[1].is_number_unsigned())
       return corrupt(fn, "tensor '" + t.name + "' has bad data_offsets");
