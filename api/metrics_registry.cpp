@@ -15,6 +15,7 @@ void gauge(std::string& out, const std::string& name, const std::string& help, c
   out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " + num(v) + "\n";
 }
 
+
 std::string escape_label(const std::string& s) {
   std::string o;
   for (char c : s) {
@@ -23,6 +24,17 @@ std::string escape_label(const std::string& s) {
     o += c;
   }
   return o;
+}
+
+// One labelled metric family: HELP/TYPE, then `name{label="..."} value` per item.
+template <typename Items, typename Row>
+void family(std::string& out, const std::string& name, const std::string& help, const std::string& type,
+            const std::string& label, const Items& items, Row row) {
+  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  for (const auto& item : items) {
+    const auto [key, value] = row(item);
+    out += name + "{" + label + "=\"" + escape_label(key) + "\"} " + value + "\n";
+  }
 }
 
 }  // namespace
@@ -94,37 +106,32 @@ std::string MetricsRegistry::render(const std::optional<runtime::EngineStats>& s
   gauge(out, "gemma3n_prefill_tokens_per_second", "Recent prefill throughput.", "gauge", s.prefill_tokens_per_s);
   gauge(out, "gemma3n_decode_tokens_per_second", "Recent decode throughput.", "gauge", s.decode_tokens_per_s);
   gauge(out, "gemma3n_kv_cache_bytes", "KV cache bytes in use.", "gauge", static_cast<double>(s.kv_bytes_in_use));
-  out += "# HELP gemma3n_weights_resident_bytes Resident bytes per parameter group.\n"
-         "# TYPE gemma3n_weights_resident_bytes gauge\n";
-  for (const auto& g : s.groups)
-    out += "gemma3n_weights_resident_bytes{group=\"" + escape_label(g.name) + "\"} " + std::to_string(g.resident_bytes) + "\n";
-  out += "# HELP gemma3n_weights_mapped_bytes Memory-mapped bytes per parameter group.\n"
-         "# TYPE gemma3n_weights_mapped_bytes gauge\n";
-  for (const auto& g : s.groups)
-    out += "gemma3n_weights_mapped_bytes{group=\"" + escape_label(g.name) + "\"} " + std::to_string(g.mapped_bytes) + "\n";
-  out += "# HELP gemma3n_group_loaded Whether a lazily loaded group (vision, audio) is in memory.\n"
-         "# TYPE gemma3n_group_loaded gauge\n";
-  for (const auto& g : s.media)
-    out += "gemma3n_group_loaded{group=\"" + escape_label(g.name) + "\"} " + (g.loaded ? "1" : "0") + "\n";
-  out += "# HELP gemma3n_group_loads_total Loads of a lazily loaded group.\n# TYPE gemma3n_group_loads_total counter\n";
-  for (const auto& g : s.media)
-    out += "gemma3n_group_loads_total{group=\"" + escape_label(g.name) + "\"} " + std::to_string(g.loads) + "\n";
-  out += "# HELP gemma3n_group_unloads_total Idle unloads of a group.\n# TYPE gemma3n_group_unloads_total counter\n";
-  for (const auto& g : s.media)
-    out += "gemma3n_group_unloads_total{group=\"" + escape_label(g.name) + "\"} " + std::to_string(g.unloads) + "\n";
-  out += "# HELP gemma3n_group_load_seconds Duration of the last load (and first encode) of a group.\n"
-         "# TYPE gemma3n_group_load_seconds gauge\n";
-  for (const auto& g : s.media)
-    out += "gemma3n_group_load_seconds{group=\"" + escape_label(g.name) + "\"} " + std::to_string(g.last_load_s) + "\n";
+  const auto groups = [&](const char* name, const char* help, const char* type, auto value) {
+    family(out, name, help, type, "group", s.groups, [&](const auto& g) { return std::make_pair(g.name, value(g)); });
+  };
+  groups("gemma3n_weights_resident_bytes", "Resident bytes per parameter group.", "gauge",
+         [](const auto& g) { return std::to_string(g.resident_bytes); });
+  groups("gemma3n_weights_mapped_bytes", "Memory-mapped bytes per parameter group.", "gauge",
+         [](const auto& g) { return std::to_string(g.mapped_bytes); });
+  const auto media = [&](const char* name, const char* help, const char* type, auto value) {
+    family(out, name, help, type, "group", s.media, [&](const auto& g) { return std::make_pair(g.name, value(g)); });
+  };
+  media("gemma3n_group_loaded", "Whether a lazily loaded group (vision, audio) is in memory.", "gauge",
+        [](const auto& g) { return std::string(g.loaded ? "1" : "0"); });
+  media("gemma3n_group_loads_total", "Loads of a lazily loaded group.", "counter",
+        [](const auto& g) { return std::to_string(g.loads); });
+  media("gemma3n_group_unloads_total", "Idle unloads of a group.", "counter",
+        [](const auto& g) { return std::to_string(g.unloads); });
+  media("gemma3n_group_load_seconds", "Duration of the last load (and first encode) of a group.", "gauge",
+        [](const auto& g) { return std::to_string(g.last_load_s); });
   gauge(out, "gemma3n_ple_cache_hits_total", "Per-layer-embedding rows served from the hot-row cache.", "counter",
         static_cast<double>(s.ple_hits));
   gauge(out, "gemma3n_ple_cache_misses_total", "Per-layer-embedding rows read from the mapped table.", "counter",
         static_cast<double>(s.ple_misses));
   gauge(out, "gemma3n_ple_cache_bytes", "Bytes of per-layer-embedding rows held in the cache.", "gauge",
         static_cast<double>(s.ple_cached_bytes));
-  out += "# HELP gemma3n_requests_by_size_total Requests per MatFormer size.\n# TYPE gemma3n_requests_by_size_total counter\n";
-  for (const auto& [size, n] : s.requests_by_size)
-    out += "gemma3n_requests_by_size_total{size=\"" + escape_label(size) + "\"} " + std::to_string(n) + "\n";
+  family(out, "gemma3n_requests_by_size_total", "Requests per MatFormer size.", "counter", "size", s.requests_by_size,
+         [](const auto& kv) { return std::make_pair(kv.first, std::to_string(kv.second)); });
   return out;
 }
 
