@@ -135,6 +135,19 @@ std::vector<OptionSpec> option_table() {
       str_field(&ServerConfig::cors_origin));
   add("--max-body-bytes", "max-body-bytes", "largest request body in bytes, 413 above (default 8 MiB)",
       [](ServerConfig& c, const std::string& v) { c.limits.max_body_bytes = parse_int("max-body-bytes", v, 1024, int64_t{1} << 34); });
+  add("--max-upload-bytes", "max-upload-bytes", "largest multipart upload (audio file) in bytes, 413 above (default 25 MiB)",
+      [](ServerConfig& c, const std::string& v) { c.limits.max_upload_bytes = parse_int("max-upload-bytes", v, 1024, int64_t{1} << 34); });
+  add("--image-fetch", "image-fetch", "fetch http(s) image_url URLs: on|off (default off)",
+      [](ServerConfig& c, const std::string& v) {
+        if (v != "on" && v != "off") throw ConfigError("image-fetch: expected on|off, got '" + v + "'");
+        c.media_sources.fetch_remote = v == "on";
+      });
+  add("--image-fetch-max-bytes", "image-fetch-max-bytes", "largest fetched image in bytes (default 20 MiB)",
+      [](ServerConfig& c, const std::string& v) { c.media_sources.fetch_max_bytes = parse_int("image-fetch-max-bytes", v, 1024, int64_t{1} << 32); });
+  add("--image-fetch-timeout", "image-fetch-timeout", "seconds a whole image fetch may take (default 10)",
+      [](ServerConfig& c, const std::string& v) { c.media_sources.fetch_timeout_s = parse_double("image-fetch-timeout", v, 0.1, 600); });
+  add("--image-dir", "image-dir", "image_url may name local files under this directory (default: none allowed)",
+      [](ServerConfig& c, const std::string& v) { c.media_sources.image_dir = v; });
   add("--header-timeout", "header-timeout", "seconds to receive a request header (default 10)",
       [](ServerConfig& c, const std::string& v) { c.limits.header_timeout_s = parse_double("header-timeout", v, 0.1, 3600); });
   add("--body-timeout", "body-timeout", "seconds to receive a request body (default 30)",

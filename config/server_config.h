@@ -8,6 +8,7 @@ namespace gs::config {
 
 struct LimitsConfig {
   int64_t max_body_bytes = 8 << 20;   // request body limit (413 above it)
+  int64_t max_upload_bytes = 25 << 20;  // multipart uploads (audio files): 413 above it
   double header_timeout_s = 10;       // time to receive the request header
   double body_timeout_s = 30;         // time to receive the body once the header is in
   double idle_timeout_s = 60;         // keep-alive: time to wait for the next request
@@ -32,6 +33,15 @@ struct RuntimeOptions {
   std::string custom_slices;          // comma-separated slice JSON files
 };
 
+// Where image_url may point besides data: URLs. Both are off by default: fetching URLs or reading
+// files on behalf of a client is a server-side request the operator must opt into.
+struct MediaSourceConfig {
+  bool fetch_remote = false;          // http(s) image URLs
+  int64_t fetch_max_bytes = 20 << 20; // largest fetched image
+  double fetch_timeout_s = 10;        // whole fetch (connect + headers + body)
+  std::string image_dir;              // local paths (file:// or absolute) only under this directory
+};
+
 struct ServerConfig {
   std::string host = "127.0.0.1";
   int port = 8080;                    // 0: pick a free port (see port_file)
@@ -46,6 +56,7 @@ struct ServerConfig {
   std::string config_file;            // where the file layer came from (informational)
   LimitsConfig limits;
   RuntimeOptions runtime;
+  MediaSourceConfig media_sources;
 };
 
 }  // namespace gs::config
