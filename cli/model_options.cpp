@@ -4,6 +4,7 @@
 
 #include "runtime/core/npy.h"
 #include "runtime/models/gemma3n/matformer_presets.h"
+#include "runtime/weights/convert_cache.h"
 
 namespace gs::cli {
 
@@ -15,6 +16,14 @@ void add_model_options(CLI::App& app, ModelOptions* o) {
   app.add_option("--max-context", o->max_context, "maximum context length")->capture_default_str();
   app.add_option("--ple-cache-mb", o->ple_cache_mb, "PLE hot-row cache size in MiB")->capture_default_str();
   app.add_flag("--ple-resident", o->ple_resident, "copy the whole PLE table into RAM (comparison)");
+  app.add_option("--cache-dir", o->cache_dir,
+                 "where quantized weights are cached: auto (~/.cache/gemma3n-server), off, or a directory")
+      ->capture_default_str();
+}
+
+std::string resolve_cache_dir(const std::string& v) {
+  if (v == "off" || v.empty()) return "";
+  return v == "auto" ? runtime::default_convert_cache_dir() : v;
 }
 
 std::unique_ptr<LoadedModel> load_model(const ModelOptions& o) {
@@ -25,6 +34,7 @@ std::unique_ptr<LoadedModel> load_model(const ModelOptions& o) {
   mo.max_context = o.max_context;
   mo.ple.cache_bytes = o.ple_cache_mb << 20;
   mo.ple.resident = o.ple_resident;
+  mo.convert_cache_dir = resolve_cache_dir(o.cache_dir);
   if (o.weights != "auto") {
     mo.format_auto = false;
     if (!parse_weight_format(o.weights, &mo.format)) {

@@ -17,6 +17,7 @@ struct ModelOptions {
   int max_context = 32768;
   size_t ple_cache_mb = 64;
   bool ple_resident = false;
+  std::string cache_dir = "auto";   // convert cache: auto (~/.cache/gemma3n-server), off, or a directory
 };
 
 void add_model_options(CLI::App& app, ModelOptions* o);
@@ -29,6 +30,9 @@ struct LoadedModel {
 
 // Loads the model and resolves the slice; prints the error and returns nullptr on failure.
 std::unique_ptr<LoadedModel> load_model(const ModelOptions& o);
+
+// "auto" → the default cache directory, "off" → "" (no cache), else the directory itself.
+std::string resolve_cache_dir(const std::string& v);
 
 // Token ids from a 1-D or [1, seq] integer .npy.
 bool read_ids(const std::string& path, std::vector<int32_t>* ids);

@@ -127,6 +127,9 @@ std::vector<OptionSpec> option_table() {
   add("--custom-slices", "custom-slices",
       "MatFormer slice files to serve besides the presets, comma-separated ({name, layers_skipped, ffn_hidden_dims})",
       [](ServerConfig& c, const std::string& v) { c.runtime.custom_slices = v; });
+  add("--cache-dir", "cache-dir",
+      "where quantized weights are cached between starts: auto (~/.cache/gemma3n-server), off, or a directory",
+      [](ServerConfig& c, const std::string& v) { c.runtime.cache_dir = v; });
   add("--ple-cache", "ple-cache", "bytes of hot per-layer-embedding rows kept in RAM (default 64MiB)",
       [](ServerConfig& c, const std::string& v) { c.runtime.ple_cache_bytes = parse_bytes("ple-cache", v); });
   add("--api-key", "api-key", "require 'Authorization: Bearer KEY' (/health stays public)",

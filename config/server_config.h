@@ -31,6 +31,7 @@ struct RuntimeOptions {
   double idle_unload_s = 300;         // drop an idle tower after this long; 0 = never
   int64_t ple_cache_bytes = int64_t{64} << 20;
   std::string custom_slices;          // comma-separated slice JSON files
+  std::string cache_dir = "auto";     // convert cache: auto (~/.cache/gemma3n-server), off, or a directory
 };
 
 // Where image_url may point besides data: URLs. Both are off by default: fetching URLs or reading

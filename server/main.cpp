@@ -13,6 +13,7 @@
 #include "api/services.h"
 #include "config/config_loader.h"
 #include "runtime/engine/engine.h"
+#include "runtime/weights/convert_cache.h"
 #include "server/app.h"
 
 namespace {
@@ -56,6 +57,8 @@ gs::runtime::EngineOptions engine_options(const ServerConfig& cfg) {
   o.media.preload_audio = cfg.runtime.preload_audio;
   o.media.idle_unload_s = cfg.runtime.idle_unload_s;
   o.ple_cache_bytes = cfg.runtime.ple_cache_bytes;
+  if (cfg.runtime.cache_dir == "auto") o.convert_cache_dir = gs::runtime::default_convert_cache_dir();
+  else if (cfg.runtime.cache_dir != "off") o.convert_cache_dir = cfg.runtime.cache_dir;
   std::stringstream slices(cfg.runtime.custom_slices);
   for (std::string f; std::getline(slices, f, ',');)
     if (!f.empty()) o.custom_slices.push_back(f);

@@ -28,6 +28,7 @@ class EngineImpl final : public Engine {
   explicit EngineImpl(const EngineOptions& o) : opts_(o), ctx_(o.threads) {
     gemma3n::TextModelOptions mo;
     mo.max_context = o.max_context;
+    mo.convert_cache_dir = o.convert_cache_dir;
     mo.ple.cache_bytes = static_cast<size_t>(std::max<int64_t>(o.ple_cache_bytes, 0));
     if (o.weights != "auto") {
       mo.format_auto = false;

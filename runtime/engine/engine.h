@@ -29,6 +29,7 @@ struct EngineOptions {
   MediaOptions media;               // which modalities may load, preloading, idle unload
   int64_t ple_cache_bytes = int64_t{64} << 20;  // hot PLE rows kept in RAM
   std::vector<std::string> custom_slices;       // slice JSON files served besides the presets
+  std::string convert_cache_dir;                // quantized weights cached here; "" = off
 };
 
 struct ModelInfo {

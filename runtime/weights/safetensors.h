@@ -48,6 +48,8 @@ class WeightStore {
   const TensorRef* find(const std::string& name) const;
   Expected<const TensorRef*> require(const std::string& name) const;
   const std::map<std::string, TensorRef>& tensors() const { return tensors_; }
+  // The mapped checkpoint files, in the order they were opened.
+  const std::vector<std::unique_ptr<MappedFile>>& files() const { return files_; }
   // Total bytes of the tensors whose names start with `prefix` that are resident now.
   size_t resident_bytes_with_prefix(const std::string& prefix) const;
   size_t bytes_with_prefix(const std::string& prefix) const;

@@ -43,6 +43,7 @@ struct TextModelOptions {
   bool format_auto = true;                     // use the checkpoint's storage dtype (f32 or bf16)
   int max_context = 32768;
   PleOptions ple;
+  std::string convert_cache_dir;               // "" = quantize at every load
 };
 
 class TextModel {

@@ -2,6 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
+#include "runtime/kernels/quant.h"
+#include "runtime/weights/convert_cache.h"
+
 namespace gs::runtime::gemma3n {
 namespace {
 
@@ -15,6 +20,11 @@ std::string shape_str(const std::vector<int64_t>& s) {
 class Binder {
  public:
   Binder(const WeightStore& ws, TextWeights* tw, WeightFormat format) : ws_(ws), tw_(tw), format_(format) {}
+  // Converted matrices come from `reader` when it has them; new conversions go to `writer`.
+  void set_cache(const ConvertCacheReader* reader, ConvertCacheWriter* writer) {
+    reader_ = reader;
+    writer_ = writer;
+  }
 
   // `resident`: the tensor will be read whole now (prefetch it); else it stays mapped (PLE).
   Expected<const TensorRef*> get(const std::string& name, std::vector<int64_t> shape, bool resident = true) {
@@ -30,14 +40,29 @@ class Binder {
   // `exact`: the tiny matrices that steer every stream (AltUp router, LAuReL) stay float32:
   // 0.1% of the bytes, and no reason to round them.
   Status mat(const std::string& name, int64_t rows, int64_t cols, WeightView* out, bool exact = false) {
-    auto t = get(name, {rows, cols});
+    const WeightFormat f = exact ? WeightFormat::kF32 : format_;
+    const WeightView* cached = reader_ && !exact ? reader_->find(name, f, rows, cols) : nullptr;
+    auto t = get(name, {rows, cols}, /*resident=*/cached == nullptr);
     if (!t.ok()) return t.error();
-    tw_->storage.push_back(OwnedWeight::from_tensor(**t, exact ? WeightFormat::kF32 : format_));
+    if (cached) {
+      *out = *cached;
+      tw_->resident_bytes += cached->bytes();
+      return ok_status();
+    }
+    tw_->storage.push_back(OwnedWeight::from_tensor(**t, f));
     drop(**t);
     tw_->resident_bytes += tw_->storage.back().bytes();
     *out = tw_->storage.back().view();
+    if (writer_ && !exact) {
+      if (auto st = writer_->add(name, *out); !st.ok()) {
+        spdlog::warn("convert cache disabled: {}", st.error().message);
+        writer_ = nullptr;
+        write_failed_ = true;
+      }
+    }
     return ok_status();
   }
+  bool write_failed() const { return write_failed_; }
   Status vec(const std::string& name, std::vector<int64_t> shape, std::vector<float>* out) {
     auto t = get(name, std::move(shape));
     if (!t.ok()) return t.error();
@@ -56,7 +81,34 @@ class Binder {
   const WeightStore& ws_;
   TextWeights* tw_;
   WeightFormat format_;
+  const ConvertCacheReader* reader_ = nullptr;
+  ConvertCacheWriter* writer_ = nullptr;
+  bool write_failed_ = false;
 };
+
+// Opens the cache file for this checkpoint and format, or a writer to create it. Only the
+// block-quantized formats are cached: bf16/f32 conversion is a copy, as fast as reading a cache.
+struct CacheSetup {
+  std::unique_ptr<ConvertCacheReader> reader;
+  std::unique_ptr<ConvertCacheWriter> writer;
+  std::string path;
+};
+
+CacheSetup open_convert_cache(const WeightStore& ws, WeightFormat format, const std::string& dir) {
+  CacheSetup c;
+  if (dir.empty() || !is_block_quantized(format)) return c;
+  c.path = convert_cache_path(dir, checkpoint_fingerprint(ws), format);
+  auto r = ConvertCacheReader::open(c.path);
+  if (r.ok()) {
+    c.reader = std::move(r).value();
+    return c;
+  }
+  if (r.error().code != ErrorCode::kNotFound) spdlog::warn("ignoring convert cache: {}", r.error().message);
+  auto w = ConvertCacheWriter::create(c.path);
+  if (w.ok()) c.writer = std::move(w).value();
+  else spdlog::warn("convert cache off: {}", w.error().message);
+  return c;
+}
 
 #define GS_TRY(expr)                   \
   do {                                 \
@@ -122,11 +174,13 @@ std::string text_prefix(const WeightStore& ws) {
 
 Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, const Gemma3nConfig& cfg,
                                                         WeightFormat format, const ComputeContext& ctx,
-                                                        const PleOptions& ple_opt) {
+                                                        const PleOptions& ple_opt, const std::string& cache_dir) {
   (void)ctx;
   const TextConfig& c = cfg.text;
   auto tw = std::make_unique<TextWeights>();
   Binder b(ws, tw.get(), format);
+  CacheSetup cache = open_convert_cache(ws, format, cache_dir);
+  b.set_cache(cache.reader.get(), cache.writer.get());
   const std::string p = text_prefix(ws);
   const int64_t D = c.hidden_size, L = c.num_hidden_layers, P = c.hidden_size_per_layer_input;
   GS_TRY(b.mat(p + "embed_tokens.weight", c.vocab_size, D, &tw->embed_tokens));
@@ -155,6 +209,14 @@ Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, 
                           &tw->embed_audio));
   // The converted copies are resident now; give the mapped pages of the text core back.
   ws.drop_pages_with_prefix(p);
+  if (cache.reader) {
+    spdlog::info("converted weights from cache {} ({} bytes)", cache.path, cache.reader->size());
+    tw->convert_cache = std::move(cache.reader);
+    tw->from_convert_cache = true;
+  } else if (cache.writer && !b.write_failed()) {
+    if (auto st = cache.writer->commit(); st.ok()) spdlog::info("converted weights cached in {}", cache.path);
+    else spdlog::warn("convert cache not written: {}", st.error().message);
+  }
   return tw;
 }
 

@@ -9,6 +9,7 @@
 #include "runtime/kernels/matmul.h"
 #include "runtime/models/gemma3n/config.h"
 #include "runtime/models/gemma3n/ple_table.h"
+#include "runtime/weights/convert_cache.h"
 #include "runtime/weights/safetensors.h"
 
 namespace gs::runtime::gemma3n {
@@ -48,7 +49,9 @@ struct TextWeights {
   std::vector<LayerWeights> layers;
   MultimodalEmbedderWeights embed_vision, embed_audio;
   std::unique_ptr<PleTable> ple;
-  std::vector<OwnedWeight> storage;                    // owns every WeightView above
+  std::vector<OwnedWeight> storage;                    // owns every WeightView above...
+  std::unique_ptr<ConvertCacheReader> convert_cache;   // ...or this mapping does (cache hit)
+  bool from_convert_cache = false;
   size_t resident_bytes = 0;
   int64_t params_core = 0;
 };
@@ -57,9 +60,11 @@ struct TextWeights {
 std::string text_prefix(const WeightStore& ws);
 
 // Binds and converts the text decoder's weights. `format` applies to the linear layers and the
-// embedding/LM head. Audio/vision tower tensors are never touched.
+// embedding/LM head. Audio/vision tower tensors are never touched. With a `cache_dir`, quantized
+// matrices are read from (or written to) the convert cache there.
 Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, const Gemma3nConfig& cfg,
                                                         WeightFormat format, const ComputeContext& ctx,
-                                                        const PleOptions& ple = {});
+                                                        const PleOptions& ple = {},
+                                                        const std::string& cache_dir = "");
 
 }  // namespace gs::runtime::gemma3n
