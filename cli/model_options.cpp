@@ -16,6 +16,7 @@ void add_model_options(CLI::App& app, ModelOptions* o) {
   app.add_option("--max-context", o->max_context, "maximum context length")->capture_default_str();
   app.add_option("--ple-cache-mb", o->ple_cache_mb, "PLE hot-row cache size in MiB")->capture_default_str();
   app.add_flag("--ple-resident", o->ple_resident, "copy the whole PLE table into RAM (comparison)");
+  app.add_flag("--dense-ffn", o->dense_ffn, "compute every FFN neuron even in sparse layers (comparison)");
   app.add_option("--cache-dir", o->cache_dir,
                  "where quantized weights are cached: auto (~/.cache/gemma3n-server), off, or a directory")
       ->capture_default_str();
@@ -35,6 +36,7 @@ std::unique_ptr<LoadedModel> load_model(const ModelOptions& o) {
   mo.ple.cache_bytes = o.ple_cache_mb << 20;
   mo.ple.resident = o.ple_resident;
   mo.convert_cache_dir = resolve_cache_dir(o.cache_dir);
+  mo.sparse_ffn = !o.dense_ffn;
   if (o.weights != "auto") {
     mo.format_auto = false;
     if (!parse_weight_format(o.weights, &mo.format)) {

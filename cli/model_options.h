@@ -17,6 +17,7 @@ struct ModelOptions {
   int max_context = 32768;
   size_t ple_cache_mb = 64;
   bool ple_resident = false;
+  bool dense_ffn = false;           // comparison: no sparse FFN path
   std::string cache_dir = "auto";   // convert cache: auto (~/.cache/gemma3n-server), off, or a directory
 };
 

@@ -87,7 +87,8 @@ struct IndexReader {
 
 std::string checkpoint_fingerprint(const WeightStore& ws) {
   Fnv128 h;
-  h.add_string("gemma3n-server convert cache v1");
+  // Bumped whenever the stored layout changes (v2: transposed down_proj in sparse FFN layers).
+  h.add_string("gemma3n-server convert cache v2");
   for (const auto& f : ws.files()) {
     h.add_string(std::filesystem::path(f->path()).filename().string());
     h.add_value(f->size());
@@ -118,8 +119,9 @@ std::string default_convert_cache_dir() {
   return "";
 }
 
-std::string convert_cache_path(const std::string& dir, const std::string& fingerprint, WeightFormat f) {
-  return dir + "/" + fingerprint + "-" + weight_format_name(f) + ".gsq";
+std::string convert_cache_path(const std::string& dir, const std::string& fingerprint, WeightFormat f,
+                               const std::string& variant) {
+  return dir + "/" + fingerprint + "-" + weight_format_name(f) + (variant.empty() ? "" : "-" + variant) + ".gsq";
 }
 
 Expected<std::unique_ptr<ConvertCacheReader>> ConvertCacheReader::open(const std::string& path) {

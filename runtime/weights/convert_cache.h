@@ -63,6 +63,9 @@ class ConvertCacheWriter {
   std::vector<Entry> entries_;
 };
 
-std::string convert_cache_path(const std::string& dir, const std::string& fingerprint, WeightFormat f);
+// `variant` names a layout choice that changes what is stored (e.g. "dense": no transposed FFN
+// down projections); "" for the default layout.
+std::string convert_cache_path(const std::string& dir, const std::string& fingerprint, WeightFormat f,
+                               const std::string& variant = "");
 
 }  // namespace gs::runtime

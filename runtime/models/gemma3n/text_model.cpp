@@ -21,7 +21,7 @@ Expected<std::unique_ptr<TextModel>> TextModel::load(const std::string& model_di
   m->format_ = opt.format;
   if (opt.format_auto) m->format_ = m->cfg_.storage_dtype == "bfloat16" ? WeightFormat::kBF16 : WeightFormat::kF32;
   m->max_context_ = std::min(opt.max_context, m->cfg_.text.max_position_embeddings);
-  auto w = load_text_weights(*m->store_, m->cfg_, m->format_, ctx, opt.ple, opt.convert_cache_dir);
+  auto w = load_text_weights(*m->store_, m->cfg_, m->format_, ctx, opt.ple, opt.convert_cache_dir, opt.sparse_ffn);
   if (!w.ok()) return w.error();
   m->w_ = std::move(w).value();
   m->full_plan_ = full_plan(m->cfg_.text);

@@ -44,6 +44,7 @@ struct TextModelOptions {
   int max_context = 32768;
   PleOptions ple;
   std::string convert_cache_dir;               // "" = quantize at every load
+  bool sparse_ffn = true;                      // compute only active neurons in sparse layers
 };
 
 class TextModel {

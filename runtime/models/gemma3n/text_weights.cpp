@@ -42,6 +42,7 @@ class Binder {
   Status mat(const std::string& name, int64_t rows, int64_t cols, WeightView* out, bool exact = false) {
     const WeightFormat f = exact ? WeightFormat::kF32 : format_;
     const WeightView* cached = reader_ && !exact ? reader_->find(name, f, rows, cols) : nullptr;
+    if (reader_ && !exact && !cached) ++cache_misses_;
     auto t = get(name, {rows, cols}, /*resident=*/cached == nullptr);
     if (!t.ok()) return t.error();
     if (cached) {
@@ -63,6 +64,36 @@ class Binder {
     return ok_status();
   }
   bool write_failed() const { return write_failed_; }
+  int cache_misses() const { return cache_misses_; }
+  // A [rows, cols] checkpoint matrix stored transposed as [cols, rows] (cached as "<name>.T").
+  Status mat_transposed(const std::string& name, int64_t rows, int64_t cols, WeightView* out) {
+    const std::string key = name + ".T";
+    const WeightView* cached = reader_ ? reader_->find(key, format_, cols, rows) : nullptr;
+    if (reader_ && !cached) ++cache_misses_;
+    auto t = get(name, {rows, cols}, /*resident=*/cached == nullptr);
+    if (!t.ok()) return t.error();
+    if (cached) {
+      *out = *cached;
+      tw_->resident_bytes += cached->bytes();
+      return ok_status();
+    }
+    const std::vector<float> w = (*t)->to_f32();
+    drop(**t);
+    std::vector<float> wt(w.size());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c) wt[static_cast<size_t>(c * rows + r)] = w[static_cast<size_t>(r * cols + c)];
+    tw_->storage.push_back(OwnedWeight::from_f32(wt.data(), cols, rows, format_));
+    tw_->resident_bytes += tw_->storage.back().bytes();
+    *out = tw_->storage.back().view();
+    if (writer_) {
+      if (auto st = writer_->add(key, *out); !st.ok()) {
+        spdlog::warn("convert cache disabled: {}", st.error().message);
+        writer_ = nullptr;
+        write_failed_ = true;
+      }
+    }
+    return ok_status();
+  }
   Status vec(const std::string& name, std::vector<int64_t> shape, std::vector<float>* out) {
     auto t = get(name, std::move(shape));
     if (!t.ok()) return t.error();
@@ -84,6 +115,7 @@ class Binder {
   const ConvertCacheReader* reader_ = nullptr;
   ConvertCacheWriter* writer_ = nullptr;
   bool write_failed_ = false;
+  int cache_misses_ = 0;
 };
 
 // Opens the cache file for this checkpoint and format, or a writer to create it. Only the
@@ -94,10 +126,10 @@ struct CacheSetup {
   std::string path;
 };
 
-CacheSetup open_convert_cache(const WeightStore& ws, WeightFormat format, const std::string& dir) {
+CacheSetup open_convert_cache(const WeightStore& ws, WeightFormat format, const std::string& dir, bool sparse_ffn) {
   CacheSetup c;
   if (dir.empty() || !is_block_quantized(format)) return c;
-  c.path = convert_cache_path(dir, checkpoint_fingerprint(ws), format);
+  c.path = convert_cache_path(dir, checkpoint_fingerprint(ws), format, sparse_ffn ? "" : "dense");
   auto r = ConvertCacheReader::open(c.path);
   if (r.ok()) {
     c.reader = std::move(r).value();
@@ -116,7 +148,7 @@ CacheSetup open_convert_cache(const WeightStore& ws, WeightFormat format, const 
     if (!_st.ok()) return _st.error(); \
   } while (0)
 
-Status bind_layer(Binder& b, const std::string& p, const TextConfig& c, int l, LayerWeights* w) {
+Status bind_layer(Binder& b, const std::string& p, const TextConfig& c, int l, bool sparse_ffn, LayerWeights* w) {
   const int64_t D = c.hidden_size, hd = c.head_dim, H = c.num_attention_heads, KV = c.num_key_value_heads;
   const int64_t F = c.intermediate_size[l], N = c.altup_num_inputs, r = c.laurel_rank, P = c.hidden_size_per_layer_input;
   GS_TRY(b.mat(p + "self_attn.q_proj.weight", H * hd, D, &w->q_proj));
@@ -131,7 +163,8 @@ Status bind_layer(Binder& b, const std::string& p, const TextConfig& c, int l, L
   }
   GS_TRY(b.mat(p + "mlp.gate_proj.weight", F, D, &w->gate_proj));
   GS_TRY(b.mat(p + "mlp.up_proj.weight", F, D, &w->up_proj));
-  GS_TRY(b.mat(p + "mlp.down_proj.weight", D, F, &w->down_proj));
+  if (sparse_ffn && c.activation_sparsity[l] > 0.f) GS_TRY(b.mat_transposed(p + "mlp.down_proj.weight", D, F, &w->down_proj_t));
+  else GS_TRY(b.mat(p + "mlp.down_proj.weight", D, F, &w->down_proj));
   GS_TRY(b.vec(p + "input_layernorm.weight", {D}, &w->input_layernorm));
   GS_TRY(b.vec(p + "post_attention_layernorm.weight", {D}, &w->post_attention_layernorm));
   GS_TRY(b.vec(p + "pre_feedforward_layernorm.weight", {D}, &w->pre_feedforward_layernorm));
@@ -174,12 +207,13 @@ std::string text_prefix(const WeightStore& ws) {
 
 Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, const Gemma3nConfig& cfg,
                                                         WeightFormat format, const ComputeContext& ctx,
-                                                        const PleOptions& ple_opt, const std::string& cache_dir) {
+                                                        const PleOptions& ple_opt, const std::string& cache_dir,
+                                                        bool sparse_ffn) {
   (void)ctx;
   const TextConfig& c = cfg.text;
   auto tw = std::make_unique<TextWeights>();
   Binder b(ws, tw.get(), format);
-  CacheSetup cache = open_convert_cache(ws, format, cache_dir);
+  CacheSetup cache = open_convert_cache(ws, format, cache_dir, sparse_ffn);
   b.set_cache(cache.reader.get(), cache.writer.get());
   const std::string p = text_prefix(ws);
   const int64_t D = c.hidden_size, L = c.num_hidden_layers, P = c.hidden_size_per_layer_input;
@@ -196,7 +230,7 @@ Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, 
   }
   tw->layers.resize(L);
   for (int l = 0; l < L; ++l)
-    GS_TRY(bind_layer(b, p + "layers." + std::to_string(l) + ".", c, l, &tw->layers[l]));
+    GS_TRY(bind_layer(b, p + "layers." + std::to_string(l) + ".", c, l, sparse_ffn, &tw->layers[l]));
 
   auto ple = b.get(p + "embed_tokens_per_layer.weight", {c.vocab_size_per_layer_input, L * P}, false);
   if (!ple.ok()) return ple.error();
@@ -211,6 +245,9 @@ Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, 
   ws.drop_pages_with_prefix(p);
   if (cache.reader) {
     spdlog::info("converted weights from cache {} ({} bytes)", cache.path, cache.reader->size());
+    if (b.cache_misses() > 0)
+      spdlog::warn("convert cache {} lacks {} matrices (converted now); delete it to rebuild", cache.path,
+                   b.cache_misses());
     tw->convert_cache = std::move(cache.reader);
     tw->from_convert_cache = true;
   } else if (cache.writer && !b.write_failed()) {

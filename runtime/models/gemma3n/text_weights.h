@@ -17,6 +17,8 @@ namespace gs::runtime::gemma3n {
 struct LayerWeights {
   WeightView q_proj, k_proj, v_proj, o_proj;           // [H*hd, D], [KV*hd, D] x2, [D, H*hd]
   WeightView gate_proj, up_proj, down_proj;            // [F, D], [F, D], [D, F]
+  WeightView down_proj_t;                              // [F, D]: sparse layers keep down transposed
+                                                       // instead (down_proj empty there)
   WeightView modality_router;                          // [N, D]
   WeightView laurel_left, laurel_right;                // [r, D], [D, r]
   WeightView per_layer_input_gate, per_layer_projection;  // [P, D], [D, P]
@@ -61,10 +63,12 @@ std::string text_prefix(const WeightStore& ws);
 
 // Binds and converts the text decoder's weights. `format` applies to the linear layers and the
 // embedding/LM head. Audio/vision tower tensors are never touched. With a `cache_dir`, quantized
-// matrices are read from (or written to) the convert cache there.
+// matrices are read from (or written to) the convert cache there. With `sparse_ffn`, layers with
+// activation sparsity store down_proj transposed (see kernels/sparse_matmul.h).
 Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, const Gemma3nConfig& cfg,
                                                         WeightFormat format, const ComputeContext& ctx,
                                                         const PleOptions& ple = {},
-                                                        const std::string& cache_dir = "");
+                                                        const std::string& cache_dir = "",
+                                                        bool sparse_ffn = true);
 
 }  // namespace gs::runtime::gemma3n
