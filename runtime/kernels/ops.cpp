@@ -3,7 +3,28 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/kernels/isa.h"
+#include "runtime/kernels/ops_kernels.h"
+
 namespace gs::runtime::ops {
+
+namespace detail {
+
+void gelu_tanh_scalar(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = gelu_tanh(x[i]);
+}
+
+float dot_scalar(const float* a, const float* b, int64_t n) {
+  float s = 0;
+  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+void axpy_scalar(float alpha, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+}  // namespace detail
 
 void rms_norm(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y) {
   for (int64_t r = 0; r < rows; ++r) {
@@ -26,7 +47,8 @@ float gelu_tanh(float x) {
 }
 
 void gelu_tanh(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = gelu_tanh(x[i]);
+  if (has_avx2_fma_f16c()) detail::gelu_tanh_avx2(x, n);
+  else detail::gelu_tanh_scalar(x, n);
 }
 
 void rope(float* x, int heads, int head_dim, int64_t pos, const float* inv_freq) {
@@ -61,13 +83,12 @@ void softmax(float* x, int64_t n) {
 }
 
 void axpy(float a, const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+  if (has_avx2_fma_f16c()) detail::axpy_avx2(a, x, y, n);
+  else detail::axpy_scalar(a, x, y, n);
 }
 
 float dot(const float* a, const float* b, int64_t n) {
-  float s = 0;
-  for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
+  return has_avx2_fma_f16c() ? detail::dot_avx2(a, b, n) : detail::dot_scalar(a, b, n);
 }
 
 }  // namespace gs::runtime::ops
