@@ -3,6 +3,7 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <array>
 #include <random>
 #include <spdlog/spdlog.h>
@@ -38,6 +39,20 @@ std::string pick_request_id(const api::Request& r) {
   return new_request_id();
 }
 
+// Uploads (max_upload_bytes) are multipart/form-data bodies sent to the audio endpoints; anything
+// else, multipart or not, keeps max_body_bytes.
+bool is_upload(const http::request<http::string_body>& h) {
+  const beast::string_view ct = h[http::field::content_type];
+  const beast::string_view prefix = "multipart/form-data";
+  return h.target().starts_with("/v1/audio/") && ct.size() >= prefix.size() &&
+         beast::iequals(ct.substr(0, prefix.size()), prefix);
+}
+
+std::string too_large_message(bool upload, uint64_t limit) {
+  if (upload) return "upload too large: the limit is " + std::to_string(limit) + " bytes (--max-upload-bytes)";
+  return "request body too large: the limit is " + std::to_string(limit) + " bytes (--max-body-bytes)";
+}
+
 }  // namespace
 
 HttpSession::HttpSession(net::ip::tcp::socket&& socket, std::shared_ptr<ServerContext> ctx)
@@ -51,7 +66,9 @@ void HttpSession::read_header(bool first) {
   if (ctx_->shutting_down) return close();
   parser_.emplace();
   parser_->header_limit(16 * 1024);
-  parser_->body_limit(static_cast<uint64_t>(ctx_->limits.max_body_bytes));
+  // The header decides which limit applies (on_header); until then allow the larger one so that
+  // Beast's own Content-Length check does not answer for us.
+  parser_->body_limit(static_cast<uint64_t>(std::max(ctx_->limits.max_body_bytes, ctx_->limits.max_upload_bytes)));
   stream_.expires_after(first ? ctx_->limits.header_timeout : ctx_->limits.idle_timeout);
   http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, size_t) {
     self->on_header(ec);
@@ -60,16 +77,25 @@ void HttpSession::read_header(bool first) {
 
 void HttpSession::on_header(error_code ec) {
   if (ec == http::error::header_limit) return send_error_and_close(431, "request header too large", "header_too_large");
-  if (ec == http::error::body_limit) return send_error_and_close(413, "request body too large", "request_too_large");
+  if (ec == http::error::body_limit) {  // Content-Length above both limits (Beast checks it while parsing)
+    const bool upload = is_upload(parser_->get());
+    const int64_t limit = upload ? ctx_->limits.max_upload_bytes : ctx_->limits.max_body_bytes;
+    return send_error_and_close(413, too_large_message(upload, static_cast<uint64_t>(limit)), "request_too_large");
+  }
   if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == net::error::operation_aborted ||
       ec == http::error::partial_message)
     return close();
   if (ec && ec.category() == beast::http::make_error_code(http::error::bad_method).category())
     return send_error_and_close(400, "malformed HTTP request: " + ec.message(), "bad_http_request");
   if (ec) return close();
-  // Content-Length over the limit: refuse before reading a byte of the body.
-  if (auto len = parser_->content_length(); len && *len > static_cast<uint64_t>(ctx_->limits.max_body_bytes))
-    return send_error_and_close(413, "request body too large", "request_too_large");
+  // Content-Length over the limit: refuse before reading a byte of the body. Multipart uploads
+  // (audio files) have their own, usually larger, limit.
+  const bool upload = is_upload(parser_->get());
+  const uint64_t limit = static_cast<uint64_t>(upload ? ctx_->limits.max_upload_bytes : ctx_->limits.max_body_bytes);
+  if (auto len = parser_->content_length(); len && *len > limit)
+    return send_error_and_close(413, too_large_message(upload, limit), "request_too_large");
+  parser_->body_limit(limit);
+  body_upload_ = upload;
   stream_.expires_after(ctx_->limits.body_timeout);
   if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
     // curl waits a second for this before sending bodies over 1 KiB.
@@ -89,7 +115,10 @@ void HttpSession::read_body() {
 }
 
 void HttpSession::on_body(error_code ec) {
-  if (ec == http::error::body_limit) return send_error_and_close(413, "request body too large", "request_too_large");
+  if (ec == http::error::body_limit) {
+    const int64_t limit = body_upload_ ? ctx_->limits.max_upload_bytes : ctx_->limits.max_body_bytes;
+    return send_error_and_close(413, too_large_message(body_upload_, static_cast<uint64_t>(limit)), "request_too_large");
+  }
   if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == net::error::operation_aborted) return close();
   if (ec) return send_error_and_close(400, "malformed HTTP request: " + ec.message(), "bad_http_request");
   handle_request();

@@ -1,4 +1,5 @@
-// One TCP connection: reads requests with per-phase timeouts and a body limit (413), routes
+// One TCP connection: reads requests with per-phase timeouts and a body limit (413; multipart/form-data
+// uploads get max_upload_bytes, everything else max_body_bytes), routes
 // them through auth/CORS to the api handlers, and writes plain, deferred or SSE (chunked)
 // responses. Everything runs on the connection's strand; engine-thread callbacks post onto it.
 // A peer that closes while a generation runs cancels it (socket read-readiness watch).
@@ -50,6 +51,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::string route_;
   std::chrono::steady_clock::time_point start_;
   bool keep_alive_ = true;
+  bool body_upload_ = false;                      // multipart/form-data: max_upload_bytes applies
   bool in_request_ = false;
   bool closing_ = false;
   std::shared_ptr<api::Cancellable> in_flight_;   // pending or stream, cancelled if the peer leaves

@@ -82,6 +82,8 @@ Router Router::openai_routes() {
   Router r;
   r.add("POST", "/v1/chat/completions", api::handle_chat_completions);
   r.add("POST", "/v1/completions", api::handle_completions);
+  r.add("POST", "/v1/audio/transcriptions", api::handle_audio_transcriptions);
+  r.add("POST", "/v1/audio/translations", api::handle_audio_translations);
   r.add("GET", "/v1/models", api::handle_list_models);
   r.add("GET", "/v1/models/{id...}", api::handle_get_model);
   r.add("GET", "/health", api::handle_health);

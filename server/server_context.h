@@ -12,6 +12,7 @@ namespace gs::server {
 
 struct SessionLimits {
   int64_t max_body_bytes = 8 << 20;
+  int64_t max_upload_bytes = 25 << 20;   // multipart/form-data bodies (audio uploads)
   std::chrono::milliseconds header_timeout{10000};
   std::chrono::milliseconds body_timeout{30000};
   std::chrono::milliseconds idle_timeout{60000};

@@ -12,5 +12,7 @@ Response handle_list_models(const Request& req, Services& s);        // GET /v1/
 Response handle_get_model(const Request& req, Services& s);          // GET /v1/models/{id}
 Response handle_health(const Request& req, Services& s);             // GET /health
 Response handle_metrics(const Request& req, Services& s);            // GET /metrics
+Response handle_audio_transcriptions(const Request& req, Services& s);  // POST /v1/audio/transcriptions
+Response handle_audio_translations(const Request& req, Services& s);    // POST /v1/audio/translations
 
 }  // namespace gs::api
