@@ -10,6 +10,7 @@
 
 #include "api/metrics_registry.h"
 #include "api/parse/options_parse.h"
+#include "api/prompt/image_source.h"
 #include "api/prompt/text_codec.h"
 #include "runtime/engine/engine.h"
 
@@ -19,9 +20,11 @@ struct ApiSettings {
   std::string model_name = "gemma-3n";   // public id for the default model
   int default_max_tokens = 1024;
   ParseLimits limits;
+  int64_t max_upload_bytes = 25 << 20;   // multipart uploads (/v1/audio/*): the file part's cap
   int64_t created = 0;                   // unix time shown in /v1/models
   std::string owned_by = "gemma3n-server";
   std::string notice;                    // shown in /v1/models (e.g. the demo model's warning)
+  ImageSourcePolicy image_sources;       // which image_url sources are allowed (+ the injected fetcher)
 };
 
 struct Backend {

@@ -8,6 +8,7 @@ PKGS=(
   libgtest-dev libgmock-dev libcli11-dev
   libsndfile1-dev libsoxr-dev libfftw3-dev libavformat-dev libavcodec-dev libavutil-dev libswresample-dev
   libstb-dev libpng-dev libjpeg-dev libwebp-dev libgif-dev
+  libssl-dev
   python3 python3-numpy curl
 )
 missing=()

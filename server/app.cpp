@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "server/listener.h"
+#include "server/media_fetch.h"
 
 namespace gs::server {
 
@@ -20,7 +21,13 @@ api::ApiSettings api_settings_from(const config::ServerConfig& cfg, const std::s
   s.default_max_tokens = cfg.default_max_tokens;
   s.limits.max_n = cfg.limits.max_n;
   s.limits.max_tokens_cap = cfg.limits.max_tokens_cap;
+  s.max_upload_bytes = cfg.limits.max_upload_bytes;
   s.created = static_cast<int64_t>(std::time(nullptr));
+  const config::MediaSourceConfig& media = cfg.media_sources;
+  s.image_sources.fetch_remote = media.fetch_remote;
+  s.image_sources.max_bytes = media.fetch_max_bytes;
+  s.image_sources.image_dir = media.image_dir;
+  if (media.fetch_remote) s.image_sources.fetch = make_media_fetcher({media.fetch_max_bytes, media.fetch_timeout_s, 3, ""});
   if (std::filesystem::path(cfg.runtime.model_dir).lexically_normal().filename() == "demo")
     s.notice = "DEMO MODEL: random weights, its output is meaningless. For real answers run "
                "'huggingface-cli download google/gemma-3n-E2B-it --local-dir DIR' and start the server with --model DIR.";
@@ -34,6 +41,7 @@ std::chrono::milliseconds ms(double s) { return std::chrono::milliseconds(static
 App::App(const config::ServerConfig& cfg, std::shared_ptr<api::Services> services) : cfg_(cfg) {
   ctx_ = std::make_shared<ServerContext>();
   ctx_->limits.max_body_bytes = cfg.limits.max_body_bytes;
+  ctx_->limits.max_upload_bytes = cfg.limits.max_upload_bytes;
   ctx_->limits.header_timeout = ms(cfg.limits.header_timeout_s);
   ctx_->limits.body_timeout = ms(cfg.limits.body_timeout_s);
   ctx_->limits.idle_timeout = ms(cfg.limits.idle_timeout_s);

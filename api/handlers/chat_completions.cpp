@@ -16,15 +16,20 @@ std::string template_role(const std::string& role) {
 
 // Messages → template turns plus the decoded media, in placeholder order.
 std::optional<ApiError> to_prompt_turns(const ChatCompletionRequest& chat, const runtime::Engine& engine,
-                                        std::vector<PromptTurn>& turns, std::vector<runtime::MediaInput>& media) {
-  for (const ChatMessage& m : chat.messages) {
+                                        const ImageSourcePolicy& sources, std::vector<PromptTurn>& turns,
+                                        std::vector<runtime::MediaInput>& media) {
+  for (size_t i = 0; i < chat.messages.size(); ++i) {
+    const ChatMessage& m = chat.messages[i];
     PromptTurn t{template_role(m.role), {}};
-    for (const ContentPart& p : m.parts) {
+    for (size_t j = 0; j < m.parts.size(); ++j) {
+      const ContentPart& p = m.parts[j];
       if (p.kind == ContentPart::Kind::kText) {
         t.parts.push_back({PromptPart::Kind::kText, p.text});
         continue;
       }
-      auto decoded = decode_media(p, engine);
+      // Media parts only come from content arrays, so j is the client's index too.
+      const std::string where = "messages[" + std::to_string(i) + "].content[" + std::to_string(j) + "]";
+      auto decoded = decode_media(p, engine, sources, where);
       if (!decoded) return decoded.error();
       media.push_back(std::move(decoded.value()));
       t.parts.push_back({p.kind == ContentPart::Kind::kImage ? PromptPart::Kind::kImage : PromptPart::Kind::kAudio, {}});
@@ -49,7 +54,8 @@ Response handle_chat_completions(const Request& req, Services& s) {
   GenerationJob job;
   job.wire = WireKind::kChat;
   std::vector<PromptTurn> turns;
-  if (auto e = to_prompt_turns(chat.value(), *backend->engine, turns, job.media)) return error_response(*e);
+  if (auto e = to_prompt_turns(chat.value(), *backend->engine, s.settings().image_sources, turns, job.media))
+    return error_response(*e);
   auto prompt = backend->codec->render_chat(turns);
   if (!prompt) return error_response(prompt.error());
   job.prompt = std::move(prompt->ids);

@@ -4,28 +4,27 @@
 
 namespace gs::api {
 
-Result<runtime::MediaInput> decode_media(const ContentPart& part, const runtime::Engine& engine) {
+Result<runtime::MediaInput> decode_media(const ContentPart& part, const runtime::Engine& engine,
+                                         const ImageSourcePolicy& sources, const std::string& where) {
   const bool image = part.kind == ContentPart::Kind::kImage;
   const auto kind = image ? runtime::MediaInput::Kind::kImage : runtime::MediaInput::Kind::kAudio;
+  const std::string param = where.empty() ? "messages" : where + (image ? ".image_url.url" : ".input_audio.data");
   if (engine.media_tokens(kind) <= 0)
     return bad_request(image ? "image input is not available in this build" : "audio input is not available in this build",
-                       "messages", "unsupported_content");
+                       param, "unsupported_content");
   std::vector<uint8_t> bytes;
   if (image) {
-    if (part.url.rfind("http://", 0) == 0 || part.url.rfind("https://", 0) == 0)
-      return bad_request("remote image URLs are not fetched; send the image as a data: URL (base64)", "messages",
-                         "unsupported_content");
-    auto data = parse_data_url(part.url);
-    if (!data) return bad_request("image_url.url must be a base64 data: URL", "messages", "invalid_value");
-    bytes = std::move(data->bytes);
+    auto loaded = load_image_bytes(part.url, sources, param);
+    if (!loaded) return loaded.error();
+    bytes = std::move(loaded).value();
   } else {
     auto data = base64_decode(part.data);
-    if (!data) return bad_request("input_audio.data must be base64", "messages", "invalid_value");
+    if (!data) return bad_request("input_audio.data must be base64", param, "invalid_value");
     bytes = std::move(*data);
   }
-  if (bytes.empty()) return bad_request("empty media payload", "messages", "invalid_value");
+  if (bytes.empty()) return bad_request(image ? "the image is empty (0 bytes)" : "empty media payload", param, "invalid_value");
   auto media = engine.prepare_media(kind, bytes);
-  if (!media) return bad_request(media.error().message, "messages", "invalid_value");
+  if (!media) return bad_request(media.error().message, param, "invalid_value");
   return std::move(media.value());
 }
 
