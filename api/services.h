@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "api/media_workers.h"
 #include "api/metrics_registry.h"
 #include "api/parse/options_parse.h"
 #include "api/prompt/image_source.h"
@@ -34,8 +35,11 @@ struct Backend {
 
 class Services {
  public:
-  explicit Services(ApiSettings settings) : settings_(std::move(settings)) {}
+  explicit Services(ApiSettings settings)
+      : settings_(std::move(settings)), media_workers_(std::make_unique<MediaWorkers>(2, 64)) {}
   const ApiSettings& settings() const { return settings_; }
+  // Where requests with media (image URLs, uploads) are prepared, off the I/O threads.
+  MediaWorkers& media_workers() { return *media_workers_; }
   MetricsRegistry& metrics() { return metrics_; }
 
   void set_backend(Backend b);
@@ -50,6 +54,7 @@ class Services {
   mutable std::mutex mu_;
   std::optional<Backend> backend_;
   std::string load_error_;
+  std::unique_ptr<MediaWorkers> media_workers_;  // last: joined first, while the rest is alive
 };
 
 }  // namespace gs::api

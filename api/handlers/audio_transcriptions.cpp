@@ -142,7 +142,12 @@ Response handle_audio(const Request& req, Services& s, bool translate) {
 
 }  // namespace
 
-Response handle_audio_transcriptions(const Request& req, Services& s) { return handle_audio(req, s, false); }
-Response handle_audio_translations(const Request& req, Services& s) { return handle_audio(req, s, true); }
+// Decoding an upload (up to 30 min of audio) is seconds of work: never on an I/O thread.
+Response handle_audio_transcriptions(const Request& req, Services& s) {
+  return run_off_io_thread(s.media_workers(), [req_copy = req, &s] { return handle_audio(req_copy, s, false); });
+}
+Response handle_audio_translations(const Request& req, Services& s) {
+  return run_off_io_thread(s.media_workers(), [req_copy = req, &s] { return handle_audio(req_copy, s, true); });
+}
 
 }  // namespace gs::api

@@ -39,6 +39,29 @@ std::optional<ApiError> to_prompt_turns(const ChatCompletionRequest& chat, const
   return std::nullopt;
 }
 
+bool has_media(const ChatCompletionRequest& chat) {
+  for (const ChatMessage& m : chat.messages)
+    for (const ContentPart& p : m.parts)
+      if (p.kind != ContentPart::Kind::kText) return true;
+  return false;
+}
+
+Response finish_chat(const Request& req, Services& s, ChatCompletionRequest chat, const Backend& backend,
+                     ResolvedModel model) {
+  GenerationJob job;
+  job.wire = WireKind::kChat;
+  std::vector<PromptTurn> turns;
+  if (auto e = to_prompt_turns(chat, *backend.engine, s.settings().image_sources, turns, job.media))
+    return error_response(*e);
+  auto prompt = backend.codec->render_chat(turns);
+  if (!prompt) return error_response(prompt.error());
+  job.prompt = std::move(prompt->ids);
+  job.options = std::move(chat.options);
+  job.engine_model = model.engine_model;
+  job.public_model = model.public_model;
+  return start_generation(s, backend, req, std::move(job));
+}
+
 }  // namespace
 
 Response handle_chat_completions(const Request& req, Services& s) {
@@ -50,19 +73,16 @@ Response handle_chat_completions(const Request& req, Services& s) {
   if (!backend || !backend->engine->ready()) return error_response(not_ready_error(s));
   auto model = resolve_model(s, *backend, chat->options.model);
   if (!model) return error_response(model.error());
-
-  GenerationJob job;
-  job.wire = WireKind::kChat;
-  std::vector<PromptTurn> turns;
-  if (auto e = to_prompt_turns(chat.value(), *backend->engine, s.settings().image_sources, turns, job.media))
-    return error_response(*e);
-  auto prompt = backend->codec->render_chat(turns);
-  if (!prompt) return error_response(prompt.error());
-  job.prompt = std::move(prompt->ids);
-  job.options = std::move(chat->options);
-  job.engine_model = model->engine_model;
-  job.public_model = model->public_model;
-  return start_generation(s, *backend, req, std::move(job));
+  if (!has_media(chat.value())) return finish_chat(req, s, std::move(chat).value(), *backend, std::move(model).value());
+  // Fetching, decoding and resizing media can take seconds: not on an I/O thread. The worker
+  // gets its own copy of the request (the session's may go when the client does).
+  auto job = [req_copy = req, &s, chat = std::move(chat).value(), backend = *backend,
+              model = std::move(model).value()]() mutable {
+    return finish_chat(req_copy, s, std::move(chat), backend, std::move(model));
+  };
+  return run_off_io_thread(s.media_workers(), std::move(job));
 }
+
+
 
 }  // namespace gs::api

@@ -172,8 +172,9 @@ TEST(ChatHandler, ErrorsMapToOpenAIStatuses) {
   EXPECT_EQ(unknown.status, 404);
   EXPECT_EQ(json::parse(unknown.body)["error"]["code"], "model_not_found");
 
-  Response image = f.call(handle_chat_completions,
-                          R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:,"}}]}]})");
+  // Requests with media are prepared on the media workers: the answer comes through a pending.
+  Response image = wait_pending(f.call(handle_chat_completions,
+                          R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:,"}}]}]})"));
   EXPECT_EQ(image.status, 400);
   EXPECT_NE(json::parse(image.body)["error"]["message"].get<std::string>().find("image input is not available"),
             std::string::npos);
@@ -201,8 +202,9 @@ TEST(ChatHandler, ImageDataUrlGoesThroughTheEngineMediaHook) {
   ASSERT_EQ(f.engine->seen[0].media.size(), 1u);
   EXPECT_EQ(f.engine->seen[0].media[0].data.size(), 8u);  // the decoded PNG signature bytes
   for (const char* bad : {R"("https://example.com/cat.png")", R"("data:image/png;base64,@@")", R"("data:image/png;base64,AAA=")"}) {
-    Response e = f.call(handle_chat_completions, std::string(R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":)") +
-                                                     bad + "}}]}]}");
+    Response e = wait_pending(f.call(handle_chat_completions,
+                                     std::string(R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":)") +
+                                         bad + "}}]}]}"));
     EXPECT_EQ(e.status, 400) << bad;
   }
 }

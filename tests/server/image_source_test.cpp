@@ -435,5 +435,29 @@ TEST(ChatImageSources, LocalFilesOnlyUnderImageDir) {
   expect_400(chat(no_dir.port, {{"file://" + dir + "/q.png"}}), kParam0, "not allowed");
 }
 
+// Two slow image fetches at once (as many as there are I/O threads) must not stall the server:
+// media is prepared on the media workers, so /health answers at once meanwhile.
+TEST(ChatImageSources, SlowFetchesDoNotBlockTheIoThreads) {
+  ImageHost h;
+  config::ServerConfig cfg;
+  cfg.media_sources.fetch_remote = true;
+  cfg.media_sources.fetch_timeout_s = 3;
+  ImageServer s(cfg);
+  std::vector<std::thread> slow;
+  std::atomic<int> done{0};
+  for (int i = 0; i < 2; ++i)
+    slow.emplace_back([&] {
+      chat(s.port, {{h.url("/slow.png")}});
+      ++done;
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // both fetches under way
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(http_request(s.port, "GET", "/health").status, 200);
+  const double health_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(done.load(), 0);  // the fetches were still running while /health answered
+  EXPECT_LT(health_s, 1.0);
+  for (auto& t : slow) t.join();
+}
+
 }  // namespace
-}  // namespace gs::test
+}  // namespace gs::server
