@@ -3,8 +3,11 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <random>
 #include <spdlog/spdlog.h>
 
@@ -206,12 +209,15 @@ void HttpSession::watch_peer() {
   const uint64_t seq = request_seq_;
   stream_.socket().async_wait(net::ip::tcp::socket::wait_read, [self = shared_from_this(), seq](error_code ec) {
     if (ec || seq != self->request_seq_ || !self->in_request_ || !self->in_flight_) return;
-    error_code ec2;
-    const size_t avail = self->stream_.socket().available(ec2);
-    if (ec2 || avail == 0) {
-      spdlog::debug("{}: client went away, cancelling", self->req_.id);
-      self->close();  // cancels the generation, logs 499, frees the connection
-    }
+    // The reactor can report a stale edge (bytes of this request that Beast had already read), so
+    // only a peek that sees end-of-stream or an error counts as "went away"; nothing to read yet
+    // re-arms the watch. Data waiting is a pipelined request: left alone.
+    char c;
+    const ssize_t n = ::recv(self->stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n > 0) return;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return self->watch_peer();
+    spdlog::debug("{}: client went away, cancelling", self->req_.id);
+    self->close();  // cancels the generation, logs 499, frees the connection
   });
 }
 
