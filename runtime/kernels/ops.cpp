@@ -14,6 +14,10 @@ void gelu_tanh_scalar(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] = gelu_tanh(x[i]);
 }
 
+void softcap_scalar(float* x, int64_t n, float cap) {
+  for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i] / cap) * cap;
+}
+
 float dot_scalar(const float* a, const float* b, int64_t n) {
   float s = 0;
   for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
@@ -80,6 +84,11 @@ void softmax(float* x, int64_t n) {
   }
   const float inv = static_cast<float>(1.0 / s);
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void softcap(float* x, int64_t n, float cap) {
+  if (has_avx2_fma_f16c()) detail::softcap_avx2(x, n, cap);
+  else detail::softcap_scalar(x, n, cap);
 }
 
 void axpy(float a, const float* x, float* y, int64_t n) {

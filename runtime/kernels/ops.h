@@ -14,6 +14,8 @@ float gelu_tanh(float x);
 void rope(float* x, int heads, int head_dim, int64_t pos, const float* inv_freq);
 // Softmax over n values, in place (max-subtracted, double accumulation of the sum).
 void softmax(float* x, int64_t n);
+// x <- tanh(x / cap) * cap (Gemma's final logit soft-capping), in place.
+void softcap(float* x, int64_t n, float cap);
 // y += a * x
 void axpy(float a, const float* x, float* y, int64_t n);
 float dot(const float* a, const float* b, int64_t n);

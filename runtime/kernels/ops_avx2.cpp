@@ -66,6 +66,15 @@ void gelu_tanh_avx2(float* x, int64_t n) {
   gelu_tanh_scalar(x + i, n - i);
 }
 
+// The LM head's soft-cap runs over all 262400 logits per token: 2.5 % of decode through tanhf.
+void softcap_avx2(float* x, int64_t n, float cap) {
+  const __m256 c = _mm256_set1_ps(cap), inv = _mm256_set1_ps(1.0f / cap);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(x + i, _mm256_mul_ps(tanh_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), inv)), c));
+  softcap_scalar(x + i, n - i, cap);
+}
+
 float dot_avx2(const float* a, const float* b, int64_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   int64_t i = 0;

@@ -6,6 +6,8 @@
 namespace gs::runtime::ops::detail {
 
 void gelu_tanh_scalar(float* x, int64_t n);
+void softcap_scalar(float* x, int64_t n, float cap);
+void softcap_avx2(float* x, int64_t n, float cap);
 float dot_scalar(const float* a, const float* b, int64_t n);
 void axpy_scalar(float alpha, const float* x, float* y, int64_t n);
 

@@ -119,7 +119,7 @@ void lm_head(const ComputeContext& ctx, const TextWeights& w, const TextConfig& 
   const float cap = static_cast<float>(c.final_logit_softcapping);
   if (cap > 0) {
     const int64_t n = rows * c.vocab_size;
-    for (int64_t i = 0; i < n; ++i) logits[i] = std::tanh(logits[i] / cap) * cap;
+    ops::softcap(logits, n, cap);
   }
 }
 
