@@ -1,5 +1,6 @@
 #include "runtime/kernels/matmul.h"
 
+#include "runtime/core/weight_memory.h"
 #include "runtime/kernels/quant.h"
 
 #include <cblas.h>
@@ -81,7 +82,7 @@ OwnedWeight OwnedWeight::from_f32(const float* data, int64_t rows, int64_t cols,
   const size_t rb = row_bytes_for(format, cols);
   o.size_ = rb * static_cast<size_t>(rows);
   const size_t alloc = std::max<size_t>(64, (o.size_ + 63) / 64 * 64);
-  o.storage_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, alloc)));
+  o.storage_.reset(alloc_weight_memory(alloc).release());
   if (!o.storage_) throw std::bad_alloc();
   for (int64_t r = 0; r < rows; ++r) {
     uint8_t* dst = o.storage_.get() + static_cast<size_t>(r) * rb;
@@ -99,7 +100,7 @@ OwnedWeight OwnedWeight::from_tensor(const TensorRef& t, WeightFormat format) {
   if (format == WeightFormat::kBF16 && t.dtype == DType::kBF16) {  // as shipped: a plain copy
     OwnedWeight o;
     o.size_ = t.nbytes;
-    o.storage_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, std::max<size_t>(64, (t.nbytes + 63) / 64 * 64))));
+    o.storage_.reset(alloc_weight_memory(t.nbytes).release());
     if (!o.storage_) throw std::bad_alloc();
     std::memcpy(o.storage_.get(), t.data, t.nbytes);
     o.view_ = WeightView{format, rows, cols, static_cast<size_t>(cols) * 2, o.storage_.get()};
@@ -111,7 +112,7 @@ OwnedWeight OwnedWeight::from_tensor(const TensorRef& t, WeightFormat format) {
                              ? WeightFormat::kF32 : format;
   const size_t rb = row_bytes_for(f, cols);
   o.size_ = rb * static_cast<size_t>(rows);
-  o.storage_.reset(static_cast<uint8_t*>(std::aligned_alloc(64, std::max<size_t>(64, (o.size_ + 63) / 64 * 64))));
+  o.storage_.reset(alloc_weight_memory(o.size_).release());
   if (!o.storage_) throw std::bad_alloc();
   std::vector<float> row(static_cast<size_t>(cols));
   for (int64_t r = 0; r < rows; ++r) {

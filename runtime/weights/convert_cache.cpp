@@ -129,9 +129,9 @@ Expected<std::unique_ptr<ConvertCacheReader>> ConvertCacheReader::open(const std
   auto mf = MappedFile::open(path);
   if (!mf.ok()) return mf.error();
   std::unique_ptr<ConvertCacheReader> r(new ConvertCacheReader());
-  r->file_ = std::move(mf).value();
-  const uint8_t* d = r->file_.data();
-  const uint64_t size = r->file_.size();
+  const MappedFile file = std::move(mf).value();
+  const uint8_t* d = file.data();
+  const uint64_t size = file.size();
   auto bad = [&](const std::string& why) { return make_error(ErrorCode::kCorruptFile, path + ": " + why); };
   if (size < kHeaderBytes || std::memcmp(d, kMagic, 8) != 0) return bad("not a convert cache file");
   const uint64_t index_at = read_u64(d + 16), index_bytes = read_u64(d + 24), count = read_u64(d + 32);
@@ -156,8 +156,13 @@ Expected<std::unique_ptr<ConvertCacheReader>> ConvertCacheReader::open(const std
     r->entries_[name] = WeightView{f, rows, cols, static_cast<size_t>(row_bytes), d + offset};
   }
   if (in.left != 0) return bad("trailing index bytes");
-  // Read ahead: every entry is used right away, and sequential read is the fast way in.
-  r->file_.prefetch(0, size);
+  // Sequential read-ahead, then one copy into huge-page weight memory; views are rebased.
+  file.prefetch(0, size);
+  r->data_ = alloc_weight_memory(size);
+  std::memcpy(r->data_.get(), d, size);
+  r->size_ = size;
+  for (auto& [name, v] : r->entries_) v.data = r->data_.get() + (v.data - d);
+  file.drop_pages(0, size);
   return r;
 }
 

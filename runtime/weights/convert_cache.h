@@ -3,8 +3,8 @@
 //
 // One file per (checkpoint fingerprint, format): <dir>/<fingerprint>-<format>.gsq. It holds the
 // converted matrices back to back (64-byte aligned) and an index of name, format, shape and
-// offset. The reader maps the file and hands out WeightViews into the mapping (no copy, pages
-// come in at read speed). Every index entry is bounds-checked; a file that fails any check is
+// offset. The reader maps and validates the file, copies it into weight memory and hands out
+// WeightViews into that copy. Every index entry is bounds-checked; a file that fails any check is
 // ignored (and rewritten), never trusted. Writers write a temporary file and rename it, so
 // concurrent starts and crashes never leave a half-written cache under the final name.
 #pragma once
@@ -14,6 +14,7 @@
 #include <string>
 
 #include "runtime/core/status.h"
+#include "runtime/core/weight_memory.h"
 #include "runtime/kernels/matmul.h"
 #include "runtime/weights/mapped_file.h"
 #include "runtime/weights/safetensors.h"
@@ -35,10 +36,13 @@ class ConvertCacheReader {
   static Expected<std::unique_ptr<ConvertCacheReader>> open(const std::string& path);
   // The cached matrix `name` if it has exactly this format and shape.
   const WeightView* find(const std::string& name, WeightFormat f, int64_t rows, int64_t cols) const;
-  size_t size() const { return file_.size(); }
+  size_t size() const { return size_; }
 
  private:
-  MappedFile file_;
+  // The file's bytes copied into weight memory (huge pages; a file mapping would keep 4 KiB
+  // pages and lose ~5 % of decode speed); the mapping itself is dropped after validation.
+  WeightBuffer data_;
+  size_t size_ = 0;
   std::map<std::string, WeightView> entries_;
 };
 
