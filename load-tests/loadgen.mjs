@@ -5,6 +5,8 @@
 // (p50/p95/p99), aggregate output tokens/s, errors and 429s, as JSON and a short table.
 //   node load-tests/loadgen.mjs --url http://127.0.0.1:8080 --concurrency 4 --requests 32
 //        [--model ID] [--budget-ttft-ms N] [--budget-total-ms N] [--max-tokens 64] [--out result.json]
+//        [--prompt-words N] [--fixed-output]   (decode-bound runs: one prompt length, every request
+//                                              asks exactly --max-tokens)
 import { writeFileSync } from "node:fs";
 
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => {
@@ -21,10 +23,12 @@ const total = Number(args.requests ?? 32);
 const duration = Number(args.duration ?? 600) * 1000;
 const maxTokens = Number(args["max-tokens"] ?? 64);
 const model = args.model ?? "";
+const promptWords = args["prompt-words"] ? Number(args["prompt-words"]) : null;
+const fixedOutput = args["fixed-output"] === "true";
 
 const words = "the quick brown fox jumps over a lazy dog while seven wise owls watch quietly from old oak trees".split(" ");
 function prompt(i) {
-  const n = [8, 32, 128, 400][i % 4];  // mixed prompt lengths (words)
+  const n = promptWords ?? [8, 32, 128, 400][i % 4];  // mixed prompt lengths (words) by default
   return Array.from({ length: n }, (_, k) => words[(i * 7 + k) % words.length]).join(" ");
 }
 
@@ -37,7 +41,7 @@ function pct(v, p) {
 async function one(i) {
   const body = {
     model, stream: true, stream_options: { include_usage: true },
-    max_tokens: [maxTokens, Math.max(1, maxTokens >> 2), maxTokens >> 1][i % 3] || 1,
+    max_tokens: fixedOutput ? maxTokens : [maxTokens, Math.max(1, maxTokens >> 2), maxTokens >> 1][i % 3] || 1,
     temperature: 0.7, seed: i,
     messages: [{ role: "user", content: prompt(i) }],
   };

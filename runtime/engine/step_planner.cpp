@@ -19,6 +19,7 @@ std::vector<StepItem> plan_step(const std::vector<SeqState>& states, const StepP
       items.push_back({static_cast<int>(i), 1});
       --budget;
     }
+  if (!items.empty()) budget = std::min(budget, std::max(1, opt.busy_token_budget) - static_cast<int>(items.size()));
   // Prefill gets whatever the decoders leave, but always at least a small chunk so prompts move.
   budget = std::max(budget, std::min(16, opt.token_budget));
   for (size_t i = 0; i < states.size() && budget > 0; ++i)

@@ -155,6 +155,15 @@ TEST(StepPlanner, PrefillAlwaysProgressesUnderManyDecoders) {
   EXPECT_EQ(items.back().tokens, 16);  // a small chunk still runs although 40 decoders exhaust the budget
 }
 
+TEST(StepPlanner, SmallerPrefillChunksWhileStreamsDecode) {
+  std::vector<SeqState> alone = {{1000, 0}};
+  EXPECT_EQ(plan_step(alone, {512, 64}, 0)[0].tokens, 512);  // nobody waiting: the full chunk
+  std::vector<SeqState> busy = {{0, 0}, {0, 0}, {1000, 0}};
+  auto items = plan_step(busy, {512, 64}, 0);
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[2].tokens, 62);  // 64 rows in all: the decoders' next token is not held up
+}
+
 TEST(StepPlanner, OneGroupPerStepRotating) {
   std::vector<SeqState> s = {{0, 0}, {0, 1}, {0, 1}};
   auto a = plan_step(s, {16}, 0);
