@@ -83,6 +83,25 @@ struct IndexReader {
   }
 };
 
+// The whole file into dst with pread (the kernel reads ahead sequentially).
+Status read_exact(const std::string& path, uint8_t* dst, size_t size) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error(ErrorCode::kNotFound, "cannot open " + path + ": " + std::strerror(errno));
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t n = ::pread(fd, dst + done, std::min<size_t>(size - done, size_t{64} << 20), static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return make_error(ErrorCode::kCorruptFile, path + ": short read");
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return ok_status();
+}
+
 }  // namespace
 
 std::string checkpoint_fingerprint(const WeightStore& ws) {
@@ -156,13 +175,16 @@ Expected<std::unique_ptr<ConvertCacheReader>> ConvertCacheReader::open(const std
     r->entries_[name] = WeightView{f, rows, cols, static_cast<size_t>(row_bytes), d + offset};
   }
   if (in.left != 0) return bad("trailing index bytes");
-  // Sequential read-ahead, then one copy into huge-page weight memory; views are rebased.
-  file.prefetch(0, size);
+  // Read (not copy through the mapping: touching mapped pages would count them in our RSS next
+  // to the copy, doubling the load peak) into huge-page weight memory; views are rebased.
   r->data_ = alloc_weight_memory(size);
-  std::memcpy(r->data_.get(), d, size);
+  if (auto st = read_exact(path, r->data_.get(), size); !st.ok()) return st.error();
+  // A cache rewritten (renamed over) between the mapping and the read: the header and index we
+  // validated must be the ones we read.
+  if (std::memcmp(r->data_.get(), d, kHeaderBytes) != 0 || std::memcmp(r->data_.get() + index_at, d + index_at, index_bytes) != 0)
+    return bad("changed while loading");
   r->size_ = size;
   for (auto& [name, v] : r->entries_) v.data = r->data_.get() + (v.data - d);
-  file.drop_pages(0, size);
   return r;
 }
 
