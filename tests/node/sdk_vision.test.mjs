@@ -4,35 +4,15 @@
 // (GS_TEST_MODEL_DIR or models/demo); skips otherwise, exactly like openai_sdk.test.mjs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
 import OpenAI from 'openai';
+import { available, skip, startServer } from './server_harness.mjs';
 
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const bin = process.env.GS_SERVER_BIN ?? join(repo, 'build', 'bin', 'gemma3n-server');
-const modelDir = process.env.GS_TEST_MODEL_DIR ?? join(repo, 'models', 'demo');
-const available = existsSync(bin) && existsSync(join(modelDir, 'tokenizer.json'));
-const skip = available ? false : `needs ${bin} and a model with tokenizer.json in ${modelDir}`;
 const API_KEY = 'sdk-vision-key';
 
 let server;
 let client;
 
-async function waitFor(fn, timeoutMs) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch { /* not up yet */ }
-    if (Date.now() > until) throw new Error('timed out waiting for the server');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
   let c = n;
@@ -77,21 +57,12 @@ const imageMessage = (...urls) => [{
 
 before(async () => {
   if (!available) return;
-  const dir = mkdtempSync(join(tmpdir(), 'gs-sdk-vision-'));
-  const portFile = join(dir, 'port');
-  server = spawn(bin, ['--model', modelDir, '--model-name', 'sdk-model', '--port', '0', '--port-file', portFile,
-    '--api-key', API_KEY], { stdio: ['ignore', 'inherit', 'inherit'] });
-  const port = await waitFor(() => existsSync(portFile) && Number(readFileSync(portFile, 'utf8').trim()), 20000);
-  const baseURL = `http://127.0.0.1:${port}/v1`;
-  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health`)).status === 200, 60000);
-  client = new OpenAI({ apiKey: API_KEY, baseURL, maxRetries: 0, timeout: 120000 });
+  server = await startServer({ apiKey: API_KEY, timeoutMs: 120000 });
+  client = server.client;
 });
 
 after(async () => {
-  if (!server) return;
-  const exited = new Promise((r) => server.once('exit', r));
-  server.kill('SIGTERM');
-  await exited;
+  if (server) await server.stop();
 });
 
 test('the generated PNG is well formed', () => {
