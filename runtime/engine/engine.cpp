@@ -233,7 +233,10 @@ class EngineImpl final : public Engine {
   EngineStats stats_;
   CostModel cost_;                    // guarded by mu_
   int queued_ = 0;                    // submitted, not yet admitted (guarded by mu_)
-  int64_t weights_bytes_ = 0;         // resident weights (for the memory budget)
+  int64_t weights_bytes_ = 0;         // resident text weights (for the memory budget)
+  bool fits_budget(int64_t need) const {
+    return weights_bytes_ + media_->resident_bytes() + kv_reserved_ + need <= opts_.memory_budget_bytes;
+  }
   int64_t kv_reserved_ = 0;           // engine thread: KV bytes reserved by admitted sequences
   int64_t pending_prompt_tokens_ = 0; // prompt rows not yet prefilled (guarded by mu_)
   uint64_t next_id_ = 0;
@@ -256,10 +259,12 @@ void EngineImpl::admit(std::deque<std::unique_ptr<Sequence>>& fresh) {
     const gemma3n::LayerPlan* plan = resolve_model(waiting_.front()->model_id, &id);
     const int64_t need =
         kv_bytes_for(*plan, static_cast<int>(waiting_.front()->req.prompt.size()) + waiting_.front()->req.max_tokens);
-    // Memory budget: admit only what fits beside the weights and the running sequences' caches.
-    if (opts_.memory_budget_bytes > 0 && !active_.empty() &&
-        weights_bytes_ + kv_reserved_ + need > opts_.memory_budget_bytes)
-      break;
+    // Memory budget: admit only what fits beside the weights (text and loaded towers) and the
+    // running sequences' caches. Under pressure, towers with no encode in flight go first (they
+    // reload on their next request); then the request waits.
+    if (opts_.memory_budget_bytes > 0 && !active_.empty() && !fits_budget(need)) {
+      if (media_->resident_bytes() == 0 || media_->unload_for_memory() == 0 || !fits_budget(need)) break;
+    }
     auto s = std::move(waiting_.front());
     waiting_.pop_front();
     {

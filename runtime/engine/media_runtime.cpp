@@ -104,23 +104,35 @@ Expected<std::vector<float>> MediaRuntime::encode(const MediaInput& m) {
 
 int MediaRuntime::unload_idle() {
   if (opt_.idle_unload_s <= 0) return 0;
+  return unload_if(std::chrono::duration<double>(opt_.idle_unload_s), "idle");
+}
+
+int MediaRuntime::unload_for_memory() { return unload_if(std::chrono::duration<double>(0), "memory pressure"); }
+
+// Drops every group with no encode in flight that has been unused for longer than `idle`.
+int MediaRuntime::unload_if(std::chrono::duration<double> idle, const char* why) {
   const auto now = Clock::now();
-  const auto idle = std::chrono::duration<double>(opt_.idle_unload_s);
   std::lock_guard<std::mutex> lk(mu_);
   int n = 0;
-  if (vision_ && vision_busy_ == 0 && vision_->loaded() && now - vision_used_ > idle) {
+  if (vision_ && vision_busy_ == 0 && vision_->loaded() && now - vision_used_ >= idle) {
     vision_->drop();
     ++vision_unloads_, ++n;
-    spdlog::info("group vision: unloaded after {:.0f} s idle", opt_.idle_unload_s);
+    spdlog::info("group vision: unloaded ({})", why);
   }
-  if (audio_ && audio_busy_ == 0 && audio_->loaded() && now - audio_used_ > idle) {
+  if (audio_ && audio_busy_ == 0 && audio_->loaded() && now - audio_used_ >= idle) {
     audio_->unload();
     ++audio_unloads_, ++n;
-    spdlog::info("group audio: unloaded after {:.0f} s idle", opt_.idle_unload_s);
+    spdlog::info("group audio: unloaded ({})", why);
   }
   // The towers' buffers went back to malloc; hand the pages back to the system as well.
   if (n > 0) ::malloc_trim(0);
   return n;
+}
+
+int64_t MediaRuntime::resident_bytes() const {
+  int64_t total = 0;
+  for (const auto& g : states()) total += g.loaded ? g.resident_bytes : 0;
+  return total;
 }
 
 std::vector<MediaGroupState> MediaRuntime::states() const {

@@ -45,10 +45,15 @@ class MediaRuntime {
   bool allowed(MediaInput::Kind kind) const { return kind == MediaInput::Kind::kImage ? opt_.allow_image : opt_.allow_audio; }
   // Drops groups unused for longer than the idle time; returns how many were dropped.
   int unload_idle();
+  // Drops every group not encoding right now (the memory budget needs the room).
+  int unload_for_memory();
+  // Bytes held by the loaded towers (counted in the memory budget).
+  int64_t resident_bytes() const;
   std::vector<MediaGroupState> states() const;
 
  private:
   using Clock = std::chrono::steady_clock;
+  int unload_if(std::chrono::duration<double> idle, const char* why);
   const WeightStore& store_;
   gemma3n::Gemma3nConfig cfg_;
   MediaOptions opt_;

@@ -199,5 +199,70 @@ TEST(Multimodal, IdleUnloadThenReloadGivesIdenticalOutputs) {
   for (const auto& g : e->stats().media) EXPECT_EQ(g.loads, 2) << g.name;
 }
 
+// Memory pressure: with the towers loaded, a second text request that only fits the budget
+// without them makes the engine drop the (idle) towers instead of queueing; they reload on the
+// next media request.
+TEST(Multimodal, MemoryPressureUnloadsIdleTowers) {
+  auto text_req = [](int max_tokens, std::shared_ptr<Tokens> sink) {
+    GenerationRequest r;
+    r.prompt = {2, 10, 11, 12, 13};
+    r.max_tokens = max_tokens;
+    r.sampling.temperature = 0;
+    r.sink = std::move(sink);
+    return r;
+  };
+  // Sizes from an unbudgeted engine: text weights and the loaded towers.
+  int64_t text_bytes = 0, tower_bytes = 0;
+  {
+    EngineOptions o;
+    o.model_dir = test::fixture_path("gemma3n-tiny/model");
+    o.threads = 2;
+    auto e = create_engine(o);
+    GenerationRequest req;
+    req.prompt = mm_prompt();
+    req.media = golden_media();
+    req.max_tokens = 2;
+    auto sink = std::make_shared<Tokens>();
+    req.sink = sink;
+    ASSERT_TRUE(e->submit(std::move(req)).ok());
+    sink->wait();
+    for (const auto& g : e->stats().groups)
+      if (g.name == "text_core") text_bytes = g.resident_bytes;
+    for (const auto& g : e->stats().media) tower_bytes += g.resident_bytes;
+  }
+  ASSERT_GT(text_bytes, 0);
+  ASSERT_GT(tower_bytes, 1 << 20);  // far above two short sequences' KV caches (< 100 KB each)
+  EngineOptions o;
+  o.model_dir = test::fixture_path("gemma3n-tiny/model");
+  o.threads = 2;
+  o.media.idle_unload_s = 0;  // never for idleness: only the budget may drop them
+  o.memory_budget_bytes = text_bytes + tower_bytes / 2;
+  auto e = create_engine(o);
+  {
+    GenerationRequest req;
+    req.prompt = mm_prompt();
+    req.media = golden_media();
+    req.max_tokens = 2;
+    auto sink = std::make_shared<Tokens>();
+    req.sink = sink;
+    ASSERT_TRUE(e->submit(std::move(req)).ok());
+    sink->wait();
+    ASSERT_FALSE(sink->failed);
+  }
+  for (const auto& g : e->stats().media) EXPECT_TRUE(g.loaded) << g.name;
+  auto a = std::make_shared<Tokens>(), b = std::make_shared<Tokens>();
+  ASSERT_TRUE(e->submit(text_req(200, a)).ok());
+  ASSERT_TRUE(e->submit(text_req(8, b)).ok());
+  a->wait();
+  b->wait();
+  EXPECT_FALSE(a->failed);
+  EXPECT_FALSE(b->failed);
+  EXPECT_EQ(b->toks.size(), 8u);
+  for (const auto& g : e->stats().media) {
+    EXPECT_FALSE(g.loaded) << g.name;
+    EXPECT_EQ(g.unloads, 1) << g.name;
+  }
+}
+
 }  // namespace
 }  // namespace gs::runtime
