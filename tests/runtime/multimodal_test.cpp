@@ -211,6 +211,18 @@ TEST(Multimodal, MemoryPressureUnloadsIdleTowers) {
     r.sink = std::move(sink);
     return r;
   };
+  // One image + audio request: loads both towers.
+  auto run_media = [](Engine& e) {
+    GenerationRequest req;
+    req.prompt = mm_prompt();
+    req.media = golden_media();
+    req.max_tokens = 2;
+    auto sink = std::make_shared<Tokens>();
+    req.sink = sink;
+    EXPECT_TRUE(e.submit(std::move(req)).ok());
+    sink->wait();
+    EXPECT_FALSE(sink->failed);
+  };
   // Sizes from an unbudgeted engine: text weights and the loaded towers.
   int64_t text_bytes = 0, tower_bytes = 0;
   {
@@ -218,14 +230,7 @@ TEST(Multimodal, MemoryPressureUnloadsIdleTowers) {
     o.model_dir = test::fixture_path("gemma3n-tiny/model");
     o.threads = 2;
     auto e = create_engine(o);
-    GenerationRequest req;
-    req.prompt = mm_prompt();
-    req.media = golden_media();
-    req.max_tokens = 2;
-    auto sink = std::make_shared<Tokens>();
-    req.sink = sink;
-    ASSERT_TRUE(e->submit(std::move(req)).ok());
-    sink->wait();
+    run_media(*e);
     for (const auto& g : e->stats().groups)
       if (g.name == "text_core") text_bytes = g.resident_bytes;
     for (const auto& g : e->stats().media) tower_bytes += g.resident_bytes;
@@ -238,17 +243,7 @@ TEST(Multimodal, MemoryPressureUnloadsIdleTowers) {
   o.media.idle_unload_s = 0;  // never for idleness: only the budget may drop them
   o.memory_budget_bytes = text_bytes + tower_bytes / 2;
   auto e = create_engine(o);
-  {
-    GenerationRequest req;
-    req.prompt = mm_prompt();
-    req.media = golden_media();
-    req.max_tokens = 2;
-    auto sink = std::make_shared<Tokens>();
-    req.sink = sink;
-    ASSERT_TRUE(e->submit(std::move(req)).ok());
-    sink->wait();
-    ASSERT_FALSE(sink->failed);
-  }
+  run_media(*e);
   for (const auto& g : e->stats().media) EXPECT_TRUE(g.loaded) << g.name;
   auto a = std::make_shared<Tokens>(), b = std::make_shared<Tokens>();
   ASSERT_TRUE(e->submit(text_req(200, a)).ok());
