@@ -10,6 +10,7 @@
 #include "tests/api/fake_backend.h"
 #include "tests/audio/audio_files.h"
 #include "tests/server/http_client.h"
+#include "tests/server/live_server.h"
 
 namespace gs::server {
 namespace {
@@ -35,31 +36,9 @@ test::FakeScript clip_script(const runtime::GenerationRequest& r) {
   return s;
 }
 
-struct LiveServer {
-  std::shared_ptr<AudioFakeEngine> engine = std::make_shared<AudioFakeEngine>();
-  std::shared_ptr<api::Services> services;
-  std::unique_ptr<App> app;
-  int port = 0;
-
-  explicit LiveServer(config::ServerConfig cfg = {}) {
-    cfg.host = "127.0.0.1";
-    cfg.port = 0;
-    cfg.io_threads = 2;
-    cfg.shutdown_deadline_s = 2;
-    engine->script = clip_script;
-    services = std::make_shared<api::Services>(api_settings_from(cfg, "gemma-test"));
-    services->set_backend({engine, std::make_shared<test::FakeCodec>()});
-    app = std::make_unique<App>(cfg, services);
-    auto p = app->start();
-    EXPECT_TRUE(p.ok());
-    port = p.ok() ? *p : 0;
-  }
-  ~LiveServer() {
-    app->shutdown([this](double) { engine->shutdown(0); });
-  }
-  std::vector<runtime::GenerationRequest> seen() {
-    std::lock_guard lk(engine->mu);
-    return engine->seen;
+struct LiveServer : test::BasicLiveServer<AudioFakeEngine> {
+  explicit LiveServer(config::ServerConfig cfg = {}) : BasicLiveServer(std::move(cfg)) {
+    engine->script = clip_script;  // before any request arrives
   }
 };
 

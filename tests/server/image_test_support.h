@@ -22,6 +22,7 @@
 #include "runtime/vision/preprocess.h"
 #include "server/app.h"
 #include "tests/api/fake_backend.h"
+#include "tests/server/live_server.h"
 #include "tests/vision/image_writers.h"
 
 namespace gs::test {
@@ -48,33 +49,7 @@ class DecodingEngine : public FakeEngine {
 
 // The app on an ephemeral loopback port with a DecodingEngine; `tweak` may change the api
 // settings (e.g. inject a different fetcher) before the services are built.
-struct ImageServer {
-  std::shared_ptr<DecodingEngine> engine = std::make_shared<DecodingEngine>();
-  std::shared_ptr<api::Services> services;
-  std::unique_ptr<server::App> app;
-  int port = 0;
-
-  explicit ImageServer(config::ServerConfig cfg = {}, const std::function<void(api::ApiSettings&)>& tweak = {}) {
-    cfg.host = "127.0.0.1";
-    cfg.port = 0;
-    cfg.io_threads = 2;
-    cfg.shutdown_deadline_s = 2;
-    api::ApiSettings settings = server::api_settings_from(cfg, "gemma-test");
-    if (tweak) tweak(settings);
-    services = std::make_shared<api::Services>(std::move(settings));
-    services->set_backend({engine, std::make_shared<FakeCodec>()});
-    app = std::make_unique<server::App>(cfg, services);
-    auto p = app->start();
-    port = p.ok() ? *p : 0;
-  }
-  ~ImageServer() {
-    app->shutdown([this](double) { engine->shutdown(0); });
-  }
-  std::vector<runtime::GenerationRequest> seen() {
-    std::lock_guard lk(engine->mu);
-    return engine->seen;
-  }
-};
+using ImageServer = BasicLiveServer<DecodingEngine>;
 
 inline bool send_all(int fd, const std::string& s) {
   size_t off = 0;

@@ -9,6 +9,7 @@
 #include "server/middleware/auth.h"
 #include "tests/api/fake_backend.h"
 #include "tests/server/http_client.h"
+#include "tests/server/live_server.h"
 
 namespace gs::server {
 namespace {
@@ -18,28 +19,7 @@ using test::http_request;
 
 const std::string kChat = R"({"model":"gemma-test","messages":[{"role":"user","content":"hi"}]})";
 
-struct LiveServer {
-  std::shared_ptr<test::FakeEngine> engine = std::make_shared<test::FakeEngine>();
-  std::shared_ptr<api::Services> services;
-  std::unique_ptr<App> app;
-  int port = 0;
-
-  explicit LiveServer(config::ServerConfig cfg = {}) {
-    cfg.host = "127.0.0.1";
-    cfg.port = 0;
-    cfg.io_threads = 2;
-    cfg.shutdown_deadline_s = 2;
-    services = std::make_shared<api::Services>(api_settings_from(cfg, "gemma-test"));
-    services->set_backend({engine, std::make_shared<test::FakeCodec>()});
-    app = std::make_unique<App>(cfg, services);
-    auto p = app->start();
-    EXPECT_TRUE(p.ok());
-    port = p.ok() ? *p : 0;
-  }
-  ~LiveServer() {
-    app->shutdown([this](double) { engine->shutdown(0); });
-  }
-};
+using LiveServer = test::BasicLiveServer<test::FakeEngine>;
 
 TEST(Server, HealthModelsAndRequestId) {
   LiveServer s;
