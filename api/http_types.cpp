@@ -38,6 +38,16 @@ void PendingResponse::complete(Response r) {
   cb(std::move(r));
 }
 
+void PendingResponse::detach() {
+  std::function<void(Response)> cb;
+  {
+    std::lock_guard lk(mu_);
+    cb = std::move(cb_);
+    cb_ = nullptr;
+    if (!done_) done_ = std::make_unique<Response>();  // a later complete() is ignored
+  }
+}
+
 void PendingResponse::on_complete(std::function<void(Response)> cb) {
   std::unique_lock lk(mu_);
   if (done_) {

@@ -58,6 +58,9 @@ class PendingResponse : public Cancellable {
  public:
   void complete(Response r);
   void on_complete(std::function<void(Response)> cb);
+  // Drops the callback without calling it (the client went away): whoever completes this later
+  // no longer keeps the waiting session alive.
+  void detach();
 
  private:
   std::mutex mu_;

@@ -39,9 +39,21 @@ void MediaWorkers::run() {
       if (queue_.empty()) return;  // stopping and drained
       job = std::move(queue_.front());
       queue_.pop_front();
+      ++running_;
     }
     job();
+    job = nullptr;  // release the captures before the job counts as done
+    {
+      std::lock_guard lk(mu_);
+      --running_;
+    }
+    idle_cv_.notify_all();
   }
+}
+
+bool MediaWorkers::wait_idle(std::chrono::milliseconds timeout) {
+  std::unique_lock lk(mu_);
+  return idle_cv_.wait_for(lk, timeout, [&] { return queue_.empty() && running_ == 0; });
 }
 
 Response run_off_io_thread(MediaWorkers& pool, std::function<Response()> work) {

@@ -26,7 +26,7 @@ case "$MODE" in
   --sanitize)
     bash scripts/build.sh build-asan -DGS_SANITIZE=ON || exit 1
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
-    run_ctest build-asan -L unit -E "Slow|Bench"
+    run_ctest build-asan -L unit -E "Slow|Bench" --timeout 300
     ;;
   --slow)
     bash scripts/build.sh build || exit 1

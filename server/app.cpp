@@ -99,6 +99,10 @@ void App::shutdown(const std::function<void(double)>& drain_engine) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (ctx_->in_flight > 0 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  // A media worker may still hold the last reference to a session (the callback of an answer it
+  // just completed); sessions must die before the I/O context does.
+  if (!ctx_->services->media_workers().wait_idle(std::chrono::seconds(5)))
+    spdlog::warn("shutdown: media work still running after 5 s");
   ioc_.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();

@@ -191,10 +191,12 @@ void HttpSession::write_response(api::Response r) {
 void HttpSession::start_pending(std::shared_ptr<api::PendingResponse> p,
                                 std::vector<std::pair<std::string, std::string>> headers) {
   in_flight_ = p;
+  pending_ = p;
   watch_peer();
   p->on_complete([self = shared_from_this(), headers = std::move(headers)](api::Response r) {
     net::post(self->stream_.get_executor(), [self, r = std::move(r), headers]() mutable {
       self->in_flight_.reset();
+      self->pending_.reset();
       api::Response out = std::move(r);
       out.headers.insert(out.headers.begin(), headers.begin(), headers.end());
       add_cors_headers(self->req_, self->ctx_->cors_origin, out);
@@ -259,6 +261,8 @@ void HttpSession::send_error_and_close(int status, const std::string& message, c
 void HttpSession::close() {
   if (in_flight_) in_flight_->cancel();
   in_flight_.reset();
+  if (pending_) pending_->detach();  // its callback holds this session: let it go now
+  pending_.reset();
   if (channel_) channel_->set_notify(nullptr);
   heartbeat_.cancel();
   if (in_request_) {  // the peer left (or timed out) before the answer was complete

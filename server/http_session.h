@@ -55,6 +55,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   bool in_request_ = false;
   bool closing_ = false;
   std::shared_ptr<api::Cancellable> in_flight_;   // pending or stream, cancelled if the peer leaves
+  std::shared_ptr<api::PendingResponse> pending_;  // the same pending answer, detached if the peer leaves
   uint64_t request_seq_ = 0;                      // tells stale peer-watch callbacks apart
 
   std::shared_ptr<api::SseChannel> channel_;

@@ -20,6 +20,8 @@ struct Fixture {
     return s;
   }()};
   Fixture() { services.set_backend({engine, std::make_shared<test::FakeCodec>()}); }
+  // The engine's threads report into `services` (metrics): join them before it goes.
+  ~Fixture() { engine->shutdown(0); }
 
   Response call(Response (*h)(const Request&, Services&), const std::string& body) {
     Request r;
@@ -30,14 +32,17 @@ struct Fixture {
   }
 };
 
-// As the server does: the final answer keeps the headers set when the request started.
+// As the server does: the final answer keeps the headers set when the request started, and an
+// answer that is itself pending (media prepared off the I/O thread, then generation) is awaited too.
 Response wait_pending(Response r) {
-  if (!r.pending) return r;
-  std::promise<Response> p;
-  r.pending->on_complete([&](Response x) { p.set_value(std::move(x)); });
-  Response out = p.get_future().get();
-  out.headers.insert(out.headers.begin(), r.headers.begin(), r.headers.end());
-  return out;
+  while (r.pending) {
+    std::promise<Response> p;
+    r.pending->on_complete([&](Response x) { p.set_value(std::move(x)); });
+    Response out = p.get_future().get();
+    out.headers.insert(out.headers.begin(), r.headers.begin(), r.headers.end());
+    r = std::move(out);
+  }
+  return r;
 }
 
 // Drains an SSE channel until closed; returns the data payloads.
@@ -201,6 +206,7 @@ TEST(ChatHandler, ImageDataUrlGoesThroughTheEngineMediaHook) {
   ASSERT_EQ(r.status, 200) << r.body;
   ASSERT_EQ(f.engine->seen[0].media.size(), 1u);
   EXPECT_EQ(f.engine->seen[0].media[0].data.size(), 8u);  // the decoded PNG signature bytes
+  EXPECT_EQ(json::parse(r.body)["choices"][0]["message"]["content"], "Hello world");
   for (const char* bad : {R"("https://example.com/cat.png")", R"("data:image/png;base64,@@")", R"("data:image/png;base64,AAA=")"}) {
     Response e = wait_pending(f.call(handle_chat_completions,
                                      std::string(R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":)") +
