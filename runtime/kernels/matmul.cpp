@@ -68,8 +68,8 @@ WeightView WeightView::first_rows(int64_t n) const {
 
 WeightView WeightView::first_cols(int64_t n) const {
   WeightView v = *this;
-  if ((format == WeightFormat::kQ8 || format == WeightFormat::kQ4) && n % 32 != 0)
-    throw std::invalid_argument("quantized column slices must be multiples of 32");
+  if (n % block_cols(format) != 0)
+    throw std::invalid_argument("quantized column slices must be whole blocks (32 columns for q8, 64 for q4)");
   v.cols = std::min(n, cols);
   return v;
 }
@@ -77,7 +77,7 @@ WeightView WeightView::first_cols(int64_t n) const {
 void OwnedWeight::Free::operator()(uint8_t* p) const { std::free(p); }
 
 OwnedWeight OwnedWeight::from_f32(const float* data, int64_t rows, int64_t cols, WeightFormat format) {
-  if ((format == WeightFormat::kQ8 || format == WeightFormat::kQ4) && cols % 32 != 0) format = WeightFormat::kF32;
+  if (cols % block_cols(format) != 0) format = WeightFormat::kF32;
   OwnedWeight o;
   const size_t rb = row_bytes_for(format, cols);
   o.size_ = rb * static_cast<size_t>(rows);
@@ -108,8 +108,7 @@ OwnedWeight OwnedWeight::from_tensor(const TensorRef& t, WeightFormat format) {
   }
   // Convert in row blocks so a 2 GB tensor never needs a full f32 copy.
   OwnedWeight o;
-  const WeightFormat f = ((format == WeightFormat::kQ8 || format == WeightFormat::kQ4) && cols % 32 != 0)
-                             ? WeightFormat::kF32 : format;
+  const WeightFormat f = cols % block_cols(format) != 0 ? WeightFormat::kF32 : format;
   const size_t rb = row_bytes_for(f, cols);
   o.size_ = rb * static_cast<size_t>(rows);
   o.storage_.reset(alloc_weight_memory(o.size_).release());

@@ -17,7 +17,7 @@ enum class WeightFormat {
   kF32,   // float32
   kBF16,  // bfloat16 (as shipped)
   kQ8,    // 8-bit blocks of 32 along cols, one f16... scale per block (see kernels/quant.h)
-  kQ4,    // 4-bit blocks of 32 along cols
+  kQ4,    // 4-bit blocks of 64 along cols
 };
 const char* weight_format_name(WeightFormat f);
 bool parse_weight_format(const std::string& s, WeightFormat* out);
@@ -31,7 +31,7 @@ struct WeightView {
 
   // Leading `n` output rows (MatFormer gate/up slices).
   WeightView first_rows(int64_t n) const;
-  // Leading `n` input columns (MatFormer down_proj slices); quantized formats need n % 32 == 0.
+  // Leading `n` input columns (MatFormer down_proj slices); quantized formats need whole blocks.
   WeightView first_cols(int64_t n) const;
   bool empty() const { return data == nullptr; }
   size_t bytes() const { return row_bytes * static_cast<size_t>(rows); }

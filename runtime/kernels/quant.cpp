@@ -52,7 +52,7 @@ void quantize_q8_block(const float* x, uint8_t* blk) {
 
 void quantize_q4_block(const float* x, uint8_t* blk) {
   float lo = x[0], hi = x[0];
-  for (int i = 1; i < kQuantBlock; ++i) {
+  for (int i = 1; i < kQ4Block; ++i) {
     lo = std::min(lo, x[i]);
     hi = std::max(hi, x[i]);
   }
@@ -65,9 +65,9 @@ void quantize_q4_block(const float* x, uint8_t* blk) {
   const float inv = d > 0.f ? 1.f / d : 0.f;
   store_u16(blk, dh);
   store_u16(blk + 2, mh);
-  for (int j = 0; j < 16; ++j) {
+  for (int j = 0; j < 32; ++j) {
     const auto q0 = static_cast<uint8_t>(round_clamped((x[j] - m) * inv, 0.f, 15.f));
-    const auto q1 = static_cast<uint8_t>(round_clamped((x[j + 16] - m) * inv, 0.f, 15.f));
+    const auto q1 = static_cast<uint8_t>(round_clamped((x[j + 32] - m) * inv, 0.f, 15.f));
     blk[4 + j] = static_cast<uint8_t>(q0 | (q1 << 4));
   }
 }
@@ -80,9 +80,9 @@ void dequantize_q8_block(const uint8_t* blk, float* y) {
 void dequantize_q4_block(const uint8_t* blk, float* y) {
   const float d = f16_to_f32(load_u16(blk));
   const float m = f16_to_f32(load_u16(blk + 2));
-  for (int j = 0; j < 16; ++j) {
+  for (int j = 0; j < 32; ++j) {
     y[j] = d * static_cast<float>(blk[4 + j] & 0xF) + m;
-    y[j + 16] = d * static_cast<float>(blk[4 + j] >> 4) + m;
+    y[j + 32] = d * static_cast<float>(blk[4 + j] >> 4) + m;
   }
 }
 
@@ -111,21 +111,27 @@ bool is_finite_block(const float* x) {
   return true;
 }
 
-// Scalar twin of q4_matmul_rows_i8_avx2: same quantized activations, exact integer block dots.
+// Scalar twin of q4_matmul_rows_i8_avx2: same quantized activations, exact integer dots per
+// activation block (each 64-weight block meets two of them).
 void q4_matmul_rows_i8_reference(const WeightView& w, int64_t r0, int64_t r1, const ActBlocks& a, int64_t n,
                                  float* y, int64_t ys) {
-  const int64_t blocks = w.cols / kQuantBlock;
+  const int64_t blocks = w.cols / kQ4Block, ablocks = w.cols / kQuantBlock;
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_bytes;
     for (int64_t i = 0; i < n; ++i) {
       double acc = 0.0;
       for (int64_t b = 0; b < blocks; ++b) {
         const uint8_t* blk = row + b * kQ4BlockBytes;
-        const int8_t* qx = a.q + i * w.cols + b * kQuantBlock;
-        int32_t dot = 0;
-        for (int j = 0; j < 16; ++j) dot += (blk[4 + j] & 0xF) * qx[j] + (blk[4 + j] >> 4) * qx[j + 16];
+        const int8_t* qx = a.q + i * w.cols + b * kQ4Block;
+        int32_t lo = 0, hi = 0;
+        for (int j = 0; j < 32; ++j) {
+          lo += (blk[4 + j] & 0xF) * qx[j];
+          hi += (blk[4 + j] >> 4) * qx[j + 32];
+        }
         const float d = f16_to_f32(load_u16(blk)), m = f16_to_f32(load_u16(blk + 2));
-        acc += static_cast<double>(d * a.d[i * blocks + b]) * dot + static_cast<double>(m) * a.s[i * blocks + b];
+        const int64_t a0 = i * ablocks + 2 * b;
+        acc += static_cast<double>(d * a.d[a0]) * lo + static_cast<double>(d * a.d[a0 + 1]) * hi +
+               static_cast<double>(m) * (a.s[a0] + a.s[a0 + 1]);
       }
       y[i * ys + r] = static_cast<float>(acc);
     }
@@ -170,7 +176,7 @@ void quantize_row_scalar(WeightFormat f, const float* src, int64_t cols, uint8_t
       for (int64_t b = 0; b < cols / kQuantBlock; ++b) quantize_q8_block(src + b * kQuantBlock, dst + b * kQ8BlockBytes);
       return;
     case WeightFormat::kQ4:
-      for (int64_t b = 0; b < cols / kQuantBlock; ++b) quantize_q4_block(src + b * kQuantBlock, dst + b * kQ4BlockBytes);
+      for (int64_t b = 0; b < cols / kQ4Block; ++b) quantize_q4_block(src + b * kQ4Block, dst + b * kQ4BlockBytes);
       return;
     case WeightFormat::kBF16:
       for (int64_t c = 0; c < cols; ++c) store_u16(dst + 2 * c, f32_to_bf16(src[c]));
@@ -185,7 +191,7 @@ void dequantize_row_scalar(WeightFormat f, const uint8_t* src, int64_t cols, flo
       for (int64_t b = 0; b < cols / kQuantBlock; ++b) dequantize_q8_block(src + b * kQ8BlockBytes, dst + b * kQuantBlock);
       return;
     case WeightFormat::kQ4:
-      for (int64_t b = 0; b < cols / kQuantBlock; ++b) dequantize_q4_block(src + b * kQ4BlockBytes, dst + b * kQuantBlock);
+      for (int64_t b = 0; b < cols / kQ4Block; ++b) dequantize_q4_block(src + b * kQ4BlockBytes, dst + b * kQ4Block);
       return;
     case WeightFormat::kBF16:
       for (int64_t c = 0; c < cols; ++c) dst[c] = bf16_to_f32(load_u16(src + 2 * c));
@@ -202,21 +208,21 @@ size_t quant_row_bytes(WeightFormat f, int64_t cols) {
     case WeightFormat::kF32: return c * 4;
     case WeightFormat::kBF16: return c * 2;
     case WeightFormat::kQ8: return c / kQuantBlock * kQ8BlockBytes;
-    case WeightFormat::kQ4: return c / kQuantBlock * kQ4BlockBytes;
+    case WeightFormat::kQ4: return c / kQ4Block * kQ4BlockBytes;
   }
   return 0;
 }
 
 void quantize_row(WeightFormat f, const float* src, int64_t cols, uint8_t* dst) {
-  if (is_block_quantized(f) && cols % kQuantBlock != 0)
-    throw std::invalid_argument("quantize_row: cols must be a multiple of 32");
+  if (is_block_quantized(f) && cols % block_cols(f) != 0)
+    throw std::invalid_argument("quantize_row: cols must be a multiple of the block");
   if (has_avx2_fma_f16c()) quant_detail::quantize_row_avx2(f, src, cols, dst);
   else quant_detail::quantize_row_scalar(f, src, cols, dst);
 }
 
 void dequantize_row(WeightFormat f, const uint8_t* src, int64_t cols, float* dst) {
-  if (is_block_quantized(f) && cols % kQuantBlock != 0)
-    throw std::invalid_argument("dequantize_row: cols must be a multiple of 32");
+  if (is_block_quantized(f) && cols % block_cols(f) != 0)
+    throw std::invalid_argument("dequantize_row: cols must be a multiple of the block");
   if (has_avx2_fma_f16c()) quant_detail::dequantize_row_avx2(f, src, cols, dst);
   else quant_detail::dequantize_row_scalar(f, src, cols, dst);
 }
@@ -224,8 +230,8 @@ void dequantize_row(WeightFormat f, const uint8_t* src, int64_t cols, float* dst
 void quant_matmul_rows(WeightFormat f, const WeightView& w, int64_t row_begin, int64_t row_end, const float* x,
                        int64_t n, int64_t x_stride, float* y, int64_t y_stride) {
   if (n <= 0 || row_end <= row_begin) return;
-  if (is_block_quantized(f) && w.cols % kQuantBlock != 0)
-    throw std::invalid_argument("quant_matmul_rows: cols must be a multiple of 32");
+  if (is_block_quantized(f) && w.cols % block_cols(f) != 0)
+    throw std::invalid_argument("quant_matmul_rows: cols must be a multiple of the block");
   if (n > quant_detail::kFusedMaxN) {
     quant_detail::matmul_rows_tiled(f, w, row_begin, row_end, x, n, x_stride, y, y_stride);
   } else if (has_avx2_fma_f16c() && f == WeightFormat::kQ4) {
@@ -241,8 +247,8 @@ void quant_matmul_rows(WeightFormat f, const WeightView& w, int64_t row_begin, i
 
 void quant_matmul_rows_reference(WeightFormat f, const WeightView& w, int64_t row_begin, int64_t row_end,
                                  const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) {
-  if (is_block_quantized(f) && w.cols % kQuantBlock != 0)
-    throw std::invalid_argument("quant_matmul_rows: cols must be a multiple of 32");
+  if (is_block_quantized(f) && w.cols % block_cols(f) != 0)
+    throw std::invalid_argument("quant_matmul_rows: cols must be a multiple of the block");
   if (f == WeightFormat::kQ4 && n <= quant_detail::kFusedMaxN) {
     const quant_detail::ActBlocks acts = quant_detail::act_scratch(n, w.cols);
     quant_detail::quantize_acts_scalar(x, n, x_stride, w.cols, acts);

@@ -37,11 +37,12 @@ inline float hsum(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// Each format widens a block of 32 weights in four chunks of 8 (columns 8j .. 8j+7). The
+// Each format widens a block of kCols weights in chunks of 8 (columns 8j .. 8j+7). The
 // per-block constants are broadcast once (params) and each chunk costs 2-4 uops straight from
 // memory, so several weight rows can be decoded side by side without running out of registers.
 struct Q8Block {
   static constexpr size_t kBytes = kQ8BlockBytes;
+  static constexpr int kCols = kQuantBlock;
   struct Params { __m256 d; };
   static Params params(const uint8_t* blk) { return {_mm256_set1_ps(load_f16(blk))}; }
   static __m256 chunk(const uint8_t* blk, int j, const Params& p) { return _mm256_mul_ps(p.d, i8x8_to_f32(blk + 2 + 8 * j)); }
@@ -49,20 +50,22 @@ struct Q8Block {
 
 struct Q4Block {
   static constexpr size_t kBytes = kQ4BlockBytes;
+  static constexpr int kCols = kQ4Block;
   struct Params { __m256 d, m; };
   static Params params(const uint8_t* blk) {
     return {_mm256_set1_ps(load_f16(blk)), _mm256_set1_ps(load_f16(blk + 2))};
   }
-  // Chunks 0/1 are the low nibbles of bytes 0-7 / 8-15, chunks 2/3 their high nibbles.
+  // Chunks 0-3 are the low nibbles of bytes 0-7, 8-15, 16-23, 24-31; chunks 4-7 their high nibbles.
   static __m256 chunk(const uint8_t* blk, int j, const Params& p) {
-    const __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 4 + 8 * (j & 1))));
-    const __m256i q = j < 2 ? _mm256_and_si256(b, _mm256_set1_epi32(0x0F)) : _mm256_srli_epi32(b, 4);
+    const __m256i b = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 4 + 8 * (j & 3))));
+    const __m256i q = j < 4 ? _mm256_and_si256(b, _mm256_set1_epi32(0x0F)) : _mm256_srli_epi32(b, 4);
     return _mm256_fmadd_ps(p.d, _mm256_cvtepi32_ps(q), p.m);
   }
 };
 
 struct BF16Block {
   static constexpr size_t kBytes = 64;
+  static constexpr int kCols = kQuantBlock;
   struct Params {};
   static Params params(const uint8_t*) { return {}; }
   static __m256 chunk(const uint8_t* blk, int j, const Params&) { return bf16x8_to_f32(blk + 16 * j); }
@@ -74,6 +77,7 @@ struct BF16Block {
 template <class Block, int NR, int NA, int KA>
 inline void dot_rows(const uint8_t* row, size_t row_bytes, int64_t blocks, const float* x, int64_t xs, float* y,
                      int64_t ys) {
+  static_assert(Block::kCols == kQuantBlock, "the f32 fused kernels walk blocks of 32 (kQ8, bf16)");
   __m256 acc[NR][NA][KA];
   for (int r = 0; r < NR; ++r)
     for (int a = 0; a < NA; ++a)
@@ -164,7 +168,7 @@ void dequantize_blocks(const uint8_t* src, int64_t blocks, float* dst) {
   for (int64_t b = 0; b < blocks; ++b) {
     const uint8_t* blk = src + b * Block::kBytes;
     const typename Block::Params p = Block::params(blk);
-    for (int j = 0; j < 4; ++j) _mm256_storeu_ps(dst + b * kQuantBlock + 8 * j, Block::chunk(blk, j, p));
+    for (int j = 0; j < Block::kCols / 8; ++j) _mm256_storeu_ps(dst + b * Block::kCols + 8 * j, Block::chunk(blk, j, p));
   }
 }
 
@@ -216,11 +220,14 @@ void quantize_q8_block(const float* x, uint8_t* blk) {
 }
 
 void quantize_q4_block(const float* x, uint8_t* blk) {
-  __m256 v[4];
-  for (int j = 0; j < 4; ++j) v[j] = _mm256_loadu_ps(x + 8 * j);
-  if (!block_is_finite(v)) return quantize_row_scalar(WeightFormat::kQ4, x, kQuantBlock, blk);
-  const __m256 vmin = _mm256_min_ps(_mm256_min_ps(v[0], v[1]), _mm256_min_ps(v[2], v[3]));
-  const __m256 vmax = _mm256_max_ps(_mm256_max_ps(v[0], v[1]), _mm256_max_ps(v[2], v[3]));
+  __m256 v[8];
+  for (int j = 0; j < 8; ++j) v[j] = _mm256_loadu_ps(x + 8 * j);
+  if (!block_is_finite(v) || !block_is_finite(v + 4)) return quantize_row_scalar(WeightFormat::kQ4, x, kQ4Block, blk);
+  __m256 vmin = v[0], vmax = v[0];
+  for (int j = 1; j < 8; ++j) {
+    vmin = _mm256_min_ps(vmin, v[j]);
+    vmax = _mm256_max_ps(vmax, v[j]);
+  }
   const float lo = hmin(vmin), hi = hmax(vmax);
   const uint16_t mh = f32_to_f16(std::clamp(lo, -65504.f, 65504.f));
   const float m = _cvtsh_ss(mh);
@@ -229,16 +236,17 @@ void quantize_q4_block(const float* x, uint8_t* blk) {
   const __m256 inv = _mm256_set1_ps(d > 0.f ? 1.f / d : 0.f), mv = _mm256_set1_ps(m);
   std::memcpy(blk, &dh, 2);
   std::memcpy(blk + 2, &mh, 2);
-  for (int j = 0; j < 4; ++j) v[j] = _mm256_mul_ps(_mm256_sub_ps(v[j], mv), inv);
-  const __m256i q = round_pack(v, 0.f, 15.f);  // bytes 0..31 = q[0..31], each < 16
-  const __m128i nib = _mm_or_si128(_mm256_castsi256_si128(q), _mm_slli_epi16(_mm256_extracti128_si256(q, 1), 4));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(blk + 4), nib);
+  for (int j = 0; j < 8; ++j) v[j] = _mm256_mul_ps(_mm256_sub_ps(v[j], mv), inv);
+  const __m256i q0 = round_pack(v, 0.f, 15.f), q1 = round_pack(v + 4, 0.f, 15.f);  // q[0..31], q[32..63], each < 16
+  // Each byte of q1 is < 16, so a 16-bit shift moves it into its own byte's high nibble.
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(blk + 4), _mm256_or_si256(q0, _mm256_slli_epi16(q1, 4)));
 }
 
-// kQ4 weights times int8 activations: the 32 nibbles of a block become 32 unsigned bytes in
-// element order, and vpmaddubsw (u8 x s8 -> s16 pairs, at most 2·15·127, no saturation) plus
-// vpmaddwd give the exact integer block dot in 8 lanes; one FMA applies d_w·d_x. The minimum
-// adds m_w · sum(x_block). About 40% fewer instructions per block than widening to f32.
+// kQ4 weights times int8 activations: one 32-byte load holds a block's 64 nibbles; & 0xF gives
+// elements 0-31 and >> 4 elements 32-63 as unsigned bytes, one activation block each. vpmaddubsw
+// (u8 x s8 -> s16 pairs, at most 2·15·127, no saturation) plus vpmaddwd give the exact integer
+// dot of each half in 8 lanes; one FMA per half applies d_w·d_x. The minimum adds
+// m_w · sum(x_block). About 40% fewer instructions per block than widening to f32.
 // One weight row against NA activation rows, blocks in U interleaved accumulator sets: NA·U
 // independent FMA chains hide the 4-cycle FMA latency. With one chain (decode: n = 1) the loop
 // ran at latency speed, ~15 GB/s of weights per core. The row is still read as one sequential
@@ -246,8 +254,9 @@ void quantize_q4_block(const float* x, uint8_t* blk) {
 // 4.8 GB/s out of cache against 11.5 for one stream).
 template <int NA, int U>
 void q4_dot_i8(const uint8_t* row, int64_t blocks, const ActBlocks& a, int64_t cols, float* y, int64_t ys) {
-  const __m128i mask = _mm_set1_epi8(0x0F);
+  const __m256i mask = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
+  const int64_t ablocks = 2 * blocks;
   __m256 acc[U][NA];
   float macc[U][NA];
   for (int u = 0; u < U; ++u)
@@ -258,13 +267,17 @@ void q4_dot_i8(const uint8_t* row, int64_t blocks, const ActBlocks& a, int64_t c
   auto step = [&](int64_t b, __m256* accu, float* maccu) {
     const uint8_t* blk = row + b * kQ4BlockBytes;
     const float d = load_f16(blk), m = load_f16(blk + 2);
-    const __m128i qs = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 4));
-    const __m256i qw = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(qs, 4), mask), _mm_and_si128(qs, mask));
+    const __m256i qs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 4));
+    const __m256i lo = _mm256_and_si256(qs, mask), hi = _mm256_and_si256(_mm256_srli_epi16(qs, 4), mask);
     for (int i = 0; i < NA; ++i) {
-      const __m256i qx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.q + i * cols + b * kQuantBlock));
-      const __m256i dot = _mm256_madd_epi16(_mm256_maddubs_epi16(qw, qx), ones);
-      accu[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * a.d[i * blocks + b]), _mm256_cvtepi32_ps(dot), accu[i]);
-      maccu[i] += m * a.s[i * blocks + b];
+      const int8_t* qx = a.q + i * cols + b * kQ4Block;
+      const float* ad = a.d + i * ablocks + 2 * b;
+      const float* as = a.s + i * ablocks + 2 * b;
+      const __m256i dlo = _mm256_madd_epi16(_mm256_maddubs_epi16(lo, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx))), ones);
+      const __m256i dhi = _mm256_madd_epi16(_mm256_maddubs_epi16(hi, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + 32))), ones);
+      accu[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * ad[0]), _mm256_cvtepi32_ps(dlo), accu[i]);
+      accu[i] = _mm256_fmadd_ps(_mm256_set1_ps(d * ad[1]), _mm256_cvtepi32_ps(dhi), accu[i]);
+      maccu[i] += m * (as[0] + as[1]);
     }
   };
   int64_t b = 0;
@@ -284,7 +297,7 @@ void q4_dot_i8(const uint8_t* row, int64_t blocks, const ActBlocks& a, int64_t c
 
 // Rows [r, r1) against activation rows [0, na) of `a`.
 void q4_rows_pass(const WeightView& w, int64_t r, int64_t r1, const ActBlocks& a, int64_t na, float* y, int64_t ys) {
-  const int64_t blocks = w.cols / kQuantBlock;
+  const int64_t blocks = w.cols / kQ4Block;
   for (; r < r1; ++r) {
     const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_bytes;
     float* yr = y + r;
@@ -327,7 +340,7 @@ void quantize_acts_avx2(const float* x, int64_t n, int64_t xs, int64_t cols, con
 
 void q4_matmul_rows_i8_avx2(const WeightView& w, int64_t r0, int64_t r1, const ActBlocks& a, int64_t n, float* y,
                             int64_t ys) {
-  const int64_t blocks = w.cols / kQuantBlock;
+  const int64_t blocks = w.cols / kQuantBlock;  // activation blocks per row
   // Slabs of rows stay in L1/L2 while every group of up to 4 activation rows passes over them.
   const int64_t slab = std::max<int64_t>(4, static_cast<int64_t>((64 << 10) / std::max<size_t>(w.row_bytes, 1)));
   for (int64_t s0 = r0; s0 < r1; s0 += slab) {
@@ -342,7 +355,7 @@ void q4_matmul_rows_i8_avx2(const WeightView& w, int64_t r0, int64_t r1, const A
 void dequantize_row_avx2(WeightFormat f, const uint8_t* src, int64_t cols, float* dst) {
   switch (f) {
     case WeightFormat::kQ8: dequantize_blocks<Q8Block>(src, cols / kQuantBlock, dst); return;
-    case WeightFormat::kQ4: dequantize_blocks<Q4Block>(src, cols / kQuantBlock, dst); return;
+    case WeightFormat::kQ4: dequantize_blocks<Q4Block>(src, cols / kQ4Block, dst); return;
     case WeightFormat::kBF16: {
       const int64_t full = cols / kQuantBlock;
       dequantize_blocks<BF16Block>(src, full, dst);
@@ -361,7 +374,7 @@ void quantize_row_avx2(WeightFormat f, const float* src, int64_t cols, uint8_t* 
       for (int64_t b = 0; b < blocks; ++b) quantize_q8_block(src + b * kQuantBlock, dst + b * kQ8BlockBytes);
       return;
     case WeightFormat::kQ4:
-      for (int64_t b = 0; b < blocks; ++b) quantize_q4_block(src + b * kQuantBlock, dst + b * kQ4BlockBytes);
+      for (int64_t b = 0; b < cols / kQ4Block; ++b) quantize_q4_block(src + b * kQ4Block, dst + b * kQ4BlockBytes);
       return;
     default: quantize_row_scalar(f, src, cols, dst); return;
   }

@@ -17,7 +17,7 @@ WeightView one_row(const WeightView& w, int64_t r) {
   return WeightView{w.format, 1, w.cols, w.row_bytes, w.data + static_cast<size_t>(r) * w.row_bytes};
 }
 
-// Columns [c0, c0 + len) of row r widened to f32. c0 and len are multiples of 32 for quantized
+// Columns [c0, c0 + len) of row r widened to f32. c0 and len are whole blocks for quantized
 // formats (blocks run along the row).
 void row_segment_to_f32(const WeightView& w, int64_t r, int64_t c0, int64_t len, float* dst) {
   const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_bytes;
@@ -92,11 +92,14 @@ void matmul_gather_rows(const ComputeContext& ctx, const WeightView& w, std::spa
 void matmul_transposed_rows(const ComputeContext& ctx, const WeightView& wt, std::span<const int32_t> rows,
                             const float* h, int64_t n, int64_t h_stride, float* y, int64_t y_stride) {
   if (n <= 0) return;
-  // Column tasks in units of 32 (a quantized block); each task reads its slice of every row.
-  const int64_t units = (wt.cols + 31) / 32;
-  const int64_t grain = std::max<int64_t>(4, units / (ctx.num_threads() * 2));
+  // Column tasks in units of 64 (a whole block of every format); each task reads its slice of
+  // every row.
+  constexpr int64_t kUnit = 64;
+  static_assert(kUnit % kQ4Block == 0 && kUnit % kQuantBlock == 0);
+  const int64_t units = (wt.cols + kUnit - 1) / kUnit;
+  const int64_t grain = std::max<int64_t>(2, units / (ctx.num_threads() * 2));
   ctx.parallel_for(units, grain, [&](int64_t u0, int64_t u1) {
-    transposed_range(wt, rows, u0 * 32, std::min(wt.cols, u1 * 32), h, n, h_stride, y, y_stride);
+    transposed_range(wt, rows, u0 * kUnit, std::min(wt.cols, u1 * kUnit), h, n, h_stride, y, y_stride);
   });
 }
 

@@ -53,7 +53,7 @@ uint64_t read_u64(const uint8_t* p) {
 bool valid_format(uint32_t f) { return f <= static_cast<uint32_t>(WeightFormat::kQ4); }
 
 size_t row_bytes_of(WeightFormat f, int64_t cols) {
-  if (is_block_quantized(f) && cols % kQuantBlock != 0) return 0;
+  if (cols % block_cols(f) != 0) return 0;
   return quant_row_bytes(f, cols);
 }
 
@@ -106,8 +106,9 @@ Status read_exact(const std::string& path, uint8_t* dst, size_t size) {
 
 std::string checkpoint_fingerprint(const WeightStore& ws) {
   Fnv128 h;
-  // Bumped whenever the stored layout changes (v2: transposed down_proj in sparse FFN layers).
-  h.add_string("gemma3n-server convert cache v2");
+  // Bumped whenever the stored layout changes (v2: transposed down_proj in sparse FFN layers;
+  // v3: q4 blocks of 64).
+  h.add_string("gemma3n-server convert cache v3");
   for (const auto& f : ws.files()) {
     h.add_string(std::filesystem::path(f->path()).filename().string());
     h.add_value(f->size());

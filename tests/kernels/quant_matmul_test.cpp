@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -63,14 +64,15 @@ void check_case(const Case& c) {
 TEST(QuantMatmul, MatchesReferenceForDecodeShapes) {
   for (auto f : {WeightFormat::kQ8, WeightFormat::kQ4, WeightFormat::kBF16})
     for (int64_t n : {1, 2, 3, 4, 7, 8, 16, 32})
-      for (int64_t cols : {32, 96, 2080, 8192}) check_case({f, 13, cols, n});
+      for (int64_t cols : test::shape_cols(f)) check_case({f, 13, cols, n});
 }
 
 TEST(QuantMatmul, MatchesReferenceForPrefillShapes) {
   for (auto f : {WeightFormat::kQ8, WeightFormat::kQ4, WeightFormat::kBF16}) {
-    for (int64_t cols : {32, 96, 2080}) check_case({f, 37, cols, 33});
-    check_case({f, 70, 96, 512});    // more rows than one widened tile at small cols
-    check_case({f, 21, 2080, 512});  // odd block count, rows not a multiple of any tile
+    const auto cols = test::shape_cols(f);
+    for (int k = 0; k < 3; ++k) check_case({f, 37, cols[k], 33});
+    check_case({f, 70, cols[1], 512});  // more rows than one widened tile at small cols
+    check_case({f, 21, cols[2], 512});  // odd block count, rows not a multiple of any tile
   }
   check_case({WeightFormat::kQ4, 9, 8192, 512});
 }
@@ -84,7 +86,7 @@ TEST(QuantMatmul, Bf16HandlesPartialBlocks) {
 // of the dequantized weights with f32 activations is at most half an activation step per
 // element, i.e. sum over blocks of sum|w| · max|x_block| / 254 (plus float rounding).
 TEST(QuantMatmul, Q4Int8ActivationErrorIsBounded) {
-  const int64_t rows = 24, cols = 2080;
+  const int64_t rows = 24, cols = 2112;  // 33 q4 blocks: the unrolled loop's tail runs too
   const auto wf = random_floats(static_cast<size_t>(rows * cols), 8, 0.05f);
   const auto w = make_weight(WeightFormat::kQ4, wf, rows, cols);
   for (int64_t n : {1, 3, 32}) {
@@ -138,7 +140,7 @@ TEST(QuantMatmul, PrefixViewsEqualSlicedWeights) {
   for (auto f : {WeightFormat::kQ8, WeightFormat::kQ4, WeightFormat::kBF16}) {
     const auto full = make_weight(f, wf, rows, cols);
     for (int64_t keep_rows : {rows, int64_t{17}}) {
-      for (int64_t keep_cols : {cols, int64_t{96}}) {
+      for (int64_t keep_cols : {cols, f == WeightFormat::kQ4 ? int64_t{192} : int64_t{96}}) {
         std::vector<float> sliced(static_cast<size_t>(keep_rows * keep_cols));
         for (int64_t r = 0; r < keep_rows; ++r)
           for (int64_t c = 0; c < keep_cols; ++c) sliced[r * keep_cols + c] = wf[r * cols + c];
@@ -155,6 +157,15 @@ TEST(QuantMatmul, PrefixViewsEqualSlicedWeights) {
       }
     }
   }
+}
+
+TEST(QuantMatmul, PrefixViewsMustBeWholeBlocks) {
+  const auto wf = random_floats(4 * 256, 5, 0.05f);
+  const auto q4 = make_weight(WeightFormat::kQ4, wf, 4, 256);
+  const auto q8 = make_weight(WeightFormat::kQ8, wf, 4, 256);
+  EXPECT_THROW(q4.view.first_cols(96), std::invalid_argument);
+  EXPECT_EQ(q4.view.first_cols(128).cols, 128);
+  EXPECT_EQ(q8.view.first_cols(96).cols, 96);
 }
 
 }  // namespace

@@ -16,6 +16,13 @@ inline std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1
   return v;
 }
 
+// Row lengths exercising each shape class of a format: one block, an odd block count, a few
+// thousand columns, and rows too long for their f32 activations to stay in L1.
+inline std::vector<int64_t> shape_cols(runtime::WeightFormat f) {
+  if (f == runtime::WeightFormat::kQ4) return {64, 192, 2112, 8192};  // blocks of 64
+  return {32, 96, 2080, 8192};
+}
+
 // A [rows, cols] weight in `format`, row stride quant_row_bytes(format, cols).
 struct QuantWeight {
   std::vector<uint8_t> bytes;
