@@ -106,16 +106,15 @@ void matmul_rows_tiled(WeightFormat f, const WeightView& w, int64_t r0, int64_t 
 }
 
 bool is_finite_block(const float* x) {
-  for (int i = 0; i < kQuantBlock; ++i)
+  for (int i = 0; i < kQ4Block; ++i)
     if (!std::isfinite(x[i])) return false;
   return true;
 }
 
-// Scalar twin of q4_matmul_rows_i8_avx2: same quantized activations, exact integer dots per
-// activation block (each 64-weight block meets two of them).
+// Scalar twin of q4_matmul_rows_i8_avx2: same quantized activations, exact integer block dots.
 void q4_matmul_rows_i8_reference(const WeightView& w, int64_t r0, int64_t r1, const ActBlocks& a, int64_t n,
                                  float* y, int64_t ys) {
-  const int64_t blocks = w.cols / kQ4Block, ablocks = w.cols / kQuantBlock;
+  const int64_t blocks = w.cols / kQ4Block;
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_bytes;
     for (int64_t i = 0; i < n; ++i) {
@@ -123,15 +122,10 @@ void q4_matmul_rows_i8_reference(const WeightView& w, int64_t r0, int64_t r1, co
       for (int64_t b = 0; b < blocks; ++b) {
         const uint8_t* blk = row + b * kQ4BlockBytes;
         const int8_t* qx = a.q + i * w.cols + b * kQ4Block;
-        int32_t lo = 0, hi = 0;
-        for (int j = 0; j < 32; ++j) {
-          lo += (blk[4 + j] & 0xF) * qx[j];
-          hi += (blk[4 + j] >> 4) * qx[j + 32];
-        }
+        int32_t dot = 0;
+        for (int j = 0; j < 32; ++j) dot += (blk[4 + j] & 0xF) * qx[j] + (blk[4 + j] >> 4) * qx[j + 32];
         const float d = f16_to_f32(load_u16(blk)), m = f16_to_f32(load_u16(blk + 2));
-        const int64_t a0 = i * ablocks + 2 * b;
-        acc += static_cast<double>(d * a.d[a0]) * lo + static_cast<double>(d * a.d[a0 + 1]) * hi +
-               static_cast<double>(m) * (a.s[a0] + a.s[a0 + 1]);
+        acc += static_cast<double>(d * a.d[i * blocks + b]) * dot + static_cast<double>(m) * a.s[i * blocks + b];
       }
       y[i * ys + r] = static_cast<float>(acc);
     }
@@ -143,27 +137,27 @@ void q4_matmul_rows_i8_reference(const WeightView& w, int64_t r0, int64_t r1, co
 ActBlocks act_scratch(int64_t n, int64_t cols) {
   thread_local std::vector<int8_t> q;
   thread_local std::vector<float> ds;
-  const auto nq = static_cast<size_t>(n * cols), nb = static_cast<size_t>(n * (cols / kQuantBlock));
+  const auto nq = static_cast<size_t>(n * cols), nb = static_cast<size_t>(n * (cols / kQ4Block));
   if (q.size() < nq) q.resize(nq);
   if (ds.size() < 2 * nb) ds.resize(2 * nb);
   return {q.data(), ds.data(), ds.data() + nb};
 }
 
 void quantize_acts_scalar(const float* x, int64_t n, int64_t xs, int64_t cols, const ActBlocks& out) {
-  const int64_t blocks = cols / kQuantBlock;
+  const int64_t blocks = cols / kQ4Block;
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t b = 0; b < blocks; ++b) {
-      const float* xb = x + i * xs + b * kQuantBlock;
-      int8_t* q = out.q + i * cols + b * kQuantBlock;
+      const float* xb = x + i * xs + b * kQ4Block;
+      int8_t* q = out.q + i * cols + b * kQ4Block;
       float amax = 0.f, sum = 0.f;
-      for (int k = 0; k < kQuantBlock; ++k) {
+      for (int k = 0; k < kQ4Block; ++k) {
         amax = std::max(amax, std::fabs(xb[k]));
         sum += xb[k];
       }
       const bool finite = is_finite_block(xb);
       const float d = finite ? amax / 127.f : std::numeric_limits<float>::quiet_NaN();
       const float inv = finite && d > 0.f ? 1.f / d : 0.f;
-      for (int k = 0; k < kQuantBlock; ++k) q[k] = static_cast<int8_t>(round_clamped(xb[k] * inv, -127.f, 127.f));
+      for (int k = 0; k < kQ4Block; ++k) q[k] = static_cast<int8_t>(round_clamped(xb[k] * inv, -127.f, 127.f));
       out.d[i * blocks + b] = d;
       out.s[i * blocks + b] = sum;
     }

@@ -12,7 +12,7 @@
 //   kQ4 (36 bytes / 64 weights, 4.5 bits):  f16 d | f16 m | uint8 qs[32]
 //       w[i] = d · q[i] + m,  q in [0, 15],  m = min(w), d = (max(w) - m) / 15 (both f16).
 //       qs[j] holds q[j] in its low nibble and q[j + 32] in its high nibble, so one 32-byte
-//       load yields elements 0..31 (& 0xF) and 32..63 (>> 4): two activation blocks of 32.
+//       load yields elements 0..31 (& 0xF) and 32..63 (>> 4) without shuffles.
 //   kBF16 (2 bytes / weight): the checkpoint's own bfloat16, row stride = row_bytes.
 //
 // Blocks are not aligned (34 and 36 bytes); the kernels use unaligned loads. kQ4 has the size of
@@ -24,9 +24,10 @@
 //
 // Activations: kQ8 and kBF16 keep them float32, so the only numerical difference from an f32
 // matmul is the weight rounding. kQ4 with n <= 32 (decode) quantizes activations to int8 per
-// block of 32 (scale max|x|/127, f32) and uses integer block dots: 1.3-2x faster per core, and
-// its extra error (at most half an activation step per element, ~0.4% of a block's max|x|) is
-// small next to the 4-bit weight rounding (~9% RMS). kQ4 with n > 32 uses f32 activations.
+// block of 64, the weight block (scale max|x|/127, f32), and uses integer block dots: 1.3-2x
+// faster per core, and its extra error (at most half an activation step per element, ~0.4% of a
+// block's max|x|) is small next to the 4-bit weight rounding (~9% RMS). kQ4 with n > 32 uses f32
+// activations.
 // The scalar reference follows the same rule, so optimised and reference kernels differ only in
 // summation order; non-finite activations still give NaN outputs.
 #pragma once
@@ -37,8 +38,8 @@
 
 namespace gs::runtime {
 
-inline constexpr int64_t kQuantBlock = 32;  // kQ8 weights; int8 activation blocks of the kQ4 kernels
-inline constexpr int64_t kQ4Block = 64;
+inline constexpr int64_t kQuantBlock = 32;  // kQ8 weights
+inline constexpr int64_t kQ4Block = 64;  // kQ4 weights, and the int8 activation blocks that meet them
 inline constexpr size_t kQ8BlockBytes = 34;
 inline constexpr size_t kQ4BlockBytes = 36;
 

@@ -14,8 +14,9 @@ namespace gs::runtime::quant_detail {
 // n = 64: 42-50 vs 62-64.
 inline constexpr int64_t kFusedMaxN = 32;
 
-// Activations of the kQ4 fused kernels, quantized per block of 32 like kQ8 weights but with an
-// f32 scale: q[i][c] int8, d[i][b] = max|x| / 127 (NaN when the block holds NaN or infinity, so
+// Activations of the kQ4 fused kernels, quantized per block of 64 (kQ4Block: one weight block
+// meets one activation block, so both halves of its integer dot share one scale) with an f32
+// scale: q[i][c] int8, d[i][b] = max|x| / 127 (NaN when the block holds NaN or infinity, so
 // bad activations still poison the output), s[i][b] = exact f32 sum of the block (for the
 // per-block minimum term). Row i of q starts at q + i * cols, of d and s at i * blocks.
 struct ActBlocks {

@@ -149,11 +149,11 @@ TEST(QuantCodec, Avx2MatchesScalar) {
 
 TEST(QuantCodec, Avx2ActivationQuantizationMatchesScalar) {
   if (!has_avx2_fma_f16c()) GTEST_SKIP() << "no AVX2/FMA/F16C";
-  const int64_t n = 3, cols = 256, xs = 261, blocks = cols / 32;
+  const int64_t n = 3, cols = 256, xs = 261, blocks = cols / kQ4Block;
   auto x = random_floats(static_cast<size_t>(n * xs), 13, 2.f);
   x[5] = std::numeric_limits<float>::quiet_NaN();       // row 0, block 0
-  x[xs + 70] = std::numeric_limits<float>::infinity();  // row 1, block 2
-  for (int64_t c = 96; c < 128; ++c) x[2 * xs + c] = 0.f;  // row 2, block 3: all zero
+  x[xs + 70] = std::numeric_limits<float>::infinity();  // row 1, block 1
+  for (int64_t c = 128; c < 192; ++c) x[2 * xs + c] = 0.f;  // row 2, block 2: all zero
   std::vector<int8_t> qa(n * cols), qs(n * cols);
   std::vector<float> da(n * blocks), ds(n * blocks), sa(n * blocks), ss(n * blocks);
   quant_detail::quantize_acts_avx2(x.data(), n, xs, cols, {qa.data(), da.data(), sa.data()});
@@ -167,8 +167,9 @@ TEST(QuantCodec, Avx2ActivationQuantizationMatchesScalar) {
     EXPECT_EQ(da[k], ds[k]) << k;
     EXPECT_NEAR(sa[k], ss[k], 1e-4f) << k;
   }
-  EXPECT_TRUE(std::isnan(ds[0]) && std::isnan(ds[blocks + 2]));
-  EXPECT_EQ(ds[2 * blocks + 3], 0.f);
+  EXPECT_TRUE(std::isnan(ds[0]) && std::isnan(ds[blocks + 1]));
+  EXPECT_EQ(ds[2 * blocks + 2], 0.f);
+  EXPECT_TRUE(std::isfinite(ds[1]) && std::isfinite(ds[blocks + 2]));  // one bad element spoils one block only
 }
 
 }  // namespace

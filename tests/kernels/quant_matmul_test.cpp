@@ -82,9 +82,9 @@ TEST(QuantMatmul, Bf16HandlesPartialBlocks) {
     for (int64_t cols : {7, 100, 2050}) check_case({WeightFormat::kBF16, 11, cols, n});
 }
 
-// kQ4 decode (n <= 32) multiplies int8-quantized activations: its distance from the exact product
-// of the dequantized weights with f32 activations is at most half an activation step per
-// element, i.e. sum over blocks of sum|w| · max|x_block| / 254 (plus float rounding).
+// kQ4 decode (n <= 32) multiplies int8-quantized activations (blocks of 64): its distance from the
+// exact product of the dequantized weights with f32 activations is at most half an activation
+// step per element, i.e. sum over blocks of sum|w| · max|x_block| / 254 (plus float rounding).
 TEST(QuantMatmul, Q4Int8ActivationErrorIsBounded) {
   const int64_t rows = 24, cols = 2112;  // 33 q4 blocks: the unrolled loop's tail runs too
   const auto wf = random_floats(static_cast<size_t>(rows * cols), 8, 0.05f);
@@ -98,9 +98,9 @@ TEST(QuantMatmul, Q4Int8ActivationErrorIsBounded) {
       dequantize_row(WeightFormat::kQ4, w.view.data + r * w.view.row_bytes, cols, row.data());
       for (int64_t i = 0; i < n; ++i) {
         double exact = 0, bound = 0, cond = 0;
-        for (int64_t b = 0; b < cols / 32; ++b) {
+        for (int64_t b = 0; b < cols / kQ4Block; ++b) {
           double xmax = 0, wsum = 0;
-          for (int64_t c = b * 32; c < b * 32 + 32; ++c) {
+          for (int64_t c = b * kQ4Block; c < (b + 1) * kQ4Block; ++c) {
             exact += static_cast<double>(x[i * cols + c]) * row[c];
             cond += std::fabs(static_cast<double>(x[i * cols + c]) * row[c]);
             xmax = std::max(xmax, std::fabs(static_cast<double>(x[i * cols + c])));

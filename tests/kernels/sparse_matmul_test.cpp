@@ -37,9 +37,9 @@ double int8_act_bound(const WeightView& w, int64_t r, const float* x) {
   std::vector<float> row(static_cast<size_t>(w.cols));
   dequantize_row(w.format, w.data + static_cast<size_t>(r) * w.row_bytes, w.cols, row.data());
   double bound = 0;
-  for (int64_t b = 0; b < w.cols; b += 32) {
+  for (int64_t b = 0; b < w.cols; b += kQ4Block) {
     double wsum = 0, xmax = 0;
-    for (int64_t c = b; c < b + 32; ++c) {
+    for (int64_t c = b; c < b + kQ4Block; ++c) {
       wsum += std::fabs(row[c]);
       xmax = std::max(xmax, std::fabs(static_cast<double>(x[c])));
     }
@@ -68,7 +68,7 @@ TEST(SparseMatmul, GatherEqualsDenseRowsForEveryFormat) {
           const float d = dense[i * rows + subset[k]], g = got[i * K + k], r = ref[i * K + k];
           ASSERT_NEAR(g, d, 1e-4 + 1e-4 * std::fabs(d)) << weight_format_name(f) << " n=" << n;
           // Against the f32-activation reference: q4 (n <= 32) rounds activations to int8 blocks
-          // of 32, off by at most half a step each: sum over blocks of sum|w| · max|x| / 254.
+          // of 64, off by at most half a step each: sum over blocks of sum|w| · max|x| / 254.
           const double tol = f == WeightFormat::kQ4 && n <= 32 ? int8_act_bound(w.view, subset[k], x.data() + i * cols) : 0.0;
           ASSERT_NEAR(g, r, tol + 1e-4 + 1e-4 * std::fabs(r)) << weight_format_name(f) << " n=" << n;
         }
