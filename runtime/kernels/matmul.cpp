@@ -1,7 +1,9 @@
 #include "runtime/kernels/matmul.h"
 
 #include "runtime/core/weight_memory.h"
+#include "runtime/kernels/isa.h"
 #include "runtime/kernels/quant.h"
+#include "runtime/kernels/quant_kernels.h"
 
 #include <cblas.h>
 
@@ -138,9 +140,22 @@ void matmul(const ComputeContext& ctx, const WeightView& w, const float* x, int6
                      [&](int64_t r0, int64_t r1) { f32_rows(w, r0, r1, x, n, x_stride, y, y_stride); });
     return;
   }
-  // Packed formats: small batches stream each weight block once through fused kernels; large
-  // batches widen tiles of rows and run sgemm (quant_matmul_rows picks). Prefill tiles want
-  // at least 64 rows per task to amortise the widening.
+  if (w.format == WeightFormat::kQ4 && has_avx2_fma_f16c()) {
+    // Quantize the activations once (rows split across threads) rather than once per task.
+    const quant_detail::ActBlocks acts = quant_detail::act_scratch(n, w.cols);
+    ctx.parallel_for(n, std::max<int64_t>(1, n / (ctx.num_threads() * 2)), [&](int64_t i0, int64_t i1) {
+      const quant_detail::ActBlocks part{acts.q + i0 * w.cols, acts.d + i0 * (w.cols / kQ4Block),
+                                         acts.s + i0 * (w.cols / kQ4Block)};
+      quant_detail::quantize_acts_avx2(x + i0 * x_stride, i1 - i0, x_stride, w.cols, part);
+    });
+    ctx.parallel_for(w.rows, row_grain(ctx, w.rows), [&](int64_t r0, int64_t r1) {
+      quant_detail::q4_matmul_rows_i8_avx2(w, r0, r1, acts, n, y, y_stride);
+    });
+    return;
+  }
+  // kQ8/bf16: small batches stream each weight block once through fused kernels; large batches
+  // widen tiles of rows and run sgemm (quant_matmul_rows picks). Prefill tiles want at least 64
+  // rows per task to amortise the widening.
   const int64_t grain = n > 32 ? std::max<int64_t>(64, row_grain(ctx, w.rows)) : row_grain(ctx, w.rows);
   ctx.parallel_for(w.rows, grain, [&](int64_t r0, int64_t r1) {
     quant_matmul_rows(w.format, w, r0, r1, x, n, x_stride, y, y_stride);

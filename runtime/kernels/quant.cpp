@@ -226,12 +226,13 @@ void quant_matmul_rows(WeightFormat f, const WeightView& w, int64_t row_begin, i
   if (n <= 0 || row_end <= row_begin) return;
   if (is_block_quantized(f) && w.cols % block_cols(f) != 0)
     throw std::invalid_argument("quant_matmul_rows: cols must be a multiple of the block");
-  if (n > quant_detail::kFusedMaxN) {
-    quant_detail::matmul_rows_tiled(f, w, row_begin, row_end, x, n, x_stride, y, y_stride);
-  } else if (has_avx2_fma_f16c() && f == WeightFormat::kQ4) {
+  if (f == WeightFormat::kQ4) {
+    if (!has_avx2_fma_f16c()) return quant_matmul_rows_reference(f, w, row_begin, row_end, x, n, x_stride, y, y_stride);
     const quant_detail::ActBlocks acts = quant_detail::act_scratch(n, w.cols);
     quant_detail::quantize_acts_avx2(x, n, x_stride, w.cols, acts);
     quant_detail::q4_matmul_rows_i8_avx2(w, row_begin, row_end, acts, n, y, y_stride);
+  } else if (n > quant_detail::kFusedMaxN) {
+    quant_detail::matmul_rows_tiled(f, w, row_begin, row_end, x, n, x_stride, y, y_stride);
   } else if (has_avx2_fma_f16c() && f != WeightFormat::kF32) {
     quant_detail::matmul_rows_fused_avx2(f, w, row_begin, row_end, x, n, x_stride, y, y_stride);
   } else {
@@ -243,7 +244,7 @@ void quant_matmul_rows_reference(WeightFormat f, const WeightView& w, int64_t ro
                                  const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) {
   if (is_block_quantized(f) && w.cols % block_cols(f) != 0)
     throw std::invalid_argument("quant_matmul_rows: cols must be a multiple of the block");
-  if (f == WeightFormat::kQ4 && n <= quant_detail::kFusedMaxN) {
+  if (f == WeightFormat::kQ4) {
     const quant_detail::ActBlocks acts = quant_detail::act_scratch(n, w.cols);
     quant_detail::quantize_acts_scalar(x, n, x_stride, w.cols, acts);
     quant_detail::q4_matmul_rows_i8_reference(w, row_begin, row_end, acts, n, y, y_stride);

@@ -8,7 +8,8 @@
 
 namespace gs::runtime::quant_detail {
 
-// Largest n served by the fused streaming kernels; above it rows are widened to f32 tiles and
+// Largest n served by the fused f32-activation kernels (kQ8, kBF16; kQ4 always takes the int8
+// kernel); above it rows are widened to f32 tiles and
 // multiplied with sgemm (compute-bound regime, widening amortised over n). Measured single-core
 // crossover (4096x2048, GFLOP/s fused vs tiled): n = 24: 53-60 vs 38-40, n = 33: 40-50 vs 44-47,
 // n = 64: 42-50 vs 62-64.
@@ -27,7 +28,8 @@ struct ActBlocks {
 void quantize_acts_scalar(const float* x, int64_t n, int64_t x_stride, int64_t cols, const ActBlocks& out);
 void quantize_acts_avx2(const float* x, int64_t n, int64_t x_stride, int64_t cols, const ActBlocks& out);
 // Thread-local scratch for n rows of `cols` activations (grows, never shrinks: no allocation in
-// steady state).
+// steady state). matmul() and matmul_gather_rows() fill it on the calling thread and share it
+// with their parallel tasks, so code that runs inside a parallel task must never call it.
 ActBlocks act_scratch(int64_t n, int64_t cols);
 void q4_matmul_rows_i8_avx2(const WeightView& w, int64_t row_begin, int64_t row_end, const ActBlocks& acts,
                             int64_t n, float* y, int64_t y_stride);

@@ -82,14 +82,14 @@ TEST(QuantMatmul, Bf16HandlesPartialBlocks) {
     for (int64_t cols : {7, 100, 2050}) check_case({WeightFormat::kBF16, 11, cols, n});
 }
 
-// kQ4 decode (n <= 32) multiplies int8-quantized activations (blocks of 64): its distance from the
+// kQ4 multiplies int8-quantized activations (blocks of 64): its distance from the
 // exact product of the dequantized weights with f32 activations is at most half an activation
 // step per element, i.e. sum over blocks of sum|w| · max|x_block| / 254 (plus float rounding).
 TEST(QuantMatmul, Q4Int8ActivationErrorIsBounded) {
   const int64_t rows = 24, cols = 2112;  // 33 q4 blocks: the unrolled loop's tail runs too
   const auto wf = random_floats(static_cast<size_t>(rows * cols), 8, 0.05f);
   const auto w = make_weight(WeightFormat::kQ4, wf, rows, cols);
-  for (int64_t n : {1, 3, 32}) {
+  for (int64_t n : {1, 3, 32, 100}) {  // decode and prefill sizes alike
     const auto x = random_floats(static_cast<size_t>(n * cols), 9);
     std::vector<float> y(static_cast<size_t>(n * rows)), row(static_cast<size_t>(cols));
     quant_matmul_rows(WeightFormat::kQ4, w.view, 0, rows, x.data(), n, cols, y.data(), rows);
