@@ -143,6 +143,7 @@ TEST(TextParity, SliceValidation) {
   EXPECT_FALSE(slice_plan(c, {"bad", {}, std::vector<int>(9, 128)}).ok());         // wrong count
   EXPECT_FALSE(slice_plan(c, {"bad", {}, std::vector<int>(10, 512)}).ok());        // wider than the checkpoint
   EXPECT_FALSE(slice_plan(c, {"bad", {42}, std::vector<int>(10, 128)}).ok());      // out of range
+  EXPECT_FALSE(slice_plan(c, {"bad", {}, std::vector<int>(10, 96)}).ok());         // not whole q4 blocks
   EXPECT_TRUE(slice_plan(c, {"ok", {}, std::vector<int>(10, 64)}).ok());
 }
 

@@ -44,6 +44,11 @@ Expected<LayerPlan> slice_plan(const TextConfig& c, const SliceSpec& s) {
     if (w <= 0 || w > c.intermediate_size[l])
       return make_error(ErrorCode::kInvalidArgument, "slice '" + s.name + "': FFN width " + std::to_string(w) +
                                                          " of layer " + std::to_string(l) + " exceeds the checkpoint's");
+    // A narrower FFN reads the first w columns of down_proj: whole blocks of the widest
+    // quantized block (q4: 64) keep every weight format able to serve the slice.
+    if (w != c.intermediate_size[l] && w % 64 != 0)
+      return make_error(ErrorCode::kInvalidArgument, "slice '" + s.name + "': FFN width " + std::to_string(w) +
+                                                         " of layer " + std::to_string(l) + " must be a multiple of 64");
     if (w != c.intermediate_size[l]) p.is_full_model = false;
     PlannedLayer pl{l, w, c.layer_types[l], c.activation_sparsity[l], -1};
     if (static_cast<int>(j) >= new_first) {
