@@ -6,6 +6,7 @@
 
 #include "runtime/kernels/quant.h"
 #include "runtime/weights/convert_cache.h"
+#include "runtime/weights/convert_cache_prune.h"
 
 namespace gs::runtime::gemma3n {
 namespace {
@@ -133,6 +134,7 @@ CacheSetup open_convert_cache(const WeightStore& ws, WeightFormat format, const 
   auto r = ConvertCacheReader::open(c.path);
   if (r.ok()) {
     c.reader = std::move(r).value();
+    touch_convert_cache(c.path);  // least recently used goes first when the directory is pruned
     return c;
   }
   if (r.error().code != ErrorCode::kNotFound) spdlog::warn("ignoring convert cache: {}", r.error().message);
@@ -251,8 +253,15 @@ Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, 
     tw->convert_cache = std::move(cache.reader);
     tw->from_convert_cache = true;
   } else if (cache.writer && !b.write_failed()) {
-    if (auto st = cache.writer->commit(); st.ok()) spdlog::info("converted weights cached in {}", cache.path);
-    else spdlog::warn("convert cache not written: {}", st.error().message);
+    if (auto st = cache.writer->commit(); st.ok()) {
+      spdlog::info("converted weights cached in {}", cache.path);
+      const PruneReport pr = prune_convert_cache(cache_dir, cache.path, kConvertCacheMaxBytes);
+      if (pr.removed > 0)
+        spdlog::info("convert cache: removed {} least recently used files ({} bytes) to stay under {} GiB", pr.removed,
+                     pr.removed_bytes, kConvertCacheMaxBytes >> 30);
+    } else {
+      spdlog::warn("convert cache not written: {}", st.error().message);
+    }
   }
   return tw;
 }
