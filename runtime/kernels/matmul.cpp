@@ -140,7 +140,7 @@ void matmul(const ComputeContext& ctx, const WeightView& w, const float* x, int6
                      [&](int64_t r0, int64_t r1) { f32_rows(w, r0, r1, x, n, x_stride, y, y_stride); });
     return;
   }
-  if (w.format == WeightFormat::kQ4 && has_avx2_fma_f16c()) {
+  if (quant_detail::uses_int8_acts(w.format, w.cols, n) && has_avx2_fma_f16c()) {
     // Quantize the activations once (rows split across threads) rather than once per task.
     const quant_detail::ActBlocks acts = quant_detail::act_scratch(n, w.cols);
     ctx.parallel_for(n, std::max<int64_t>(1, n / (ctx.num_threads() * 2)), [&](int64_t i0, int64_t i1) {
@@ -149,7 +149,7 @@ void matmul(const ComputeContext& ctx, const WeightView& w, const float* x, int6
       quant_detail::quantize_acts_avx2(x + i0 * x_stride, i1 - i0, x_stride, w.cols, part);
     });
     ctx.parallel_for(w.rows, row_grain(ctx, w.rows), [&](int64_t r0, int64_t r1) {
-      quant_detail::q4_matmul_rows_i8_avx2(w, r0, r1, acts, n, y, y_stride);
+      quant_detail::int8_matmul_rows_avx2(w, r0, r1, acts, n, y, y_stride);
     });
     return;
   }

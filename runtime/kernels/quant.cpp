@@ -132,6 +132,26 @@ void q4_matmul_rows_i8_reference(const WeightView& w, int64_t r0, int64_t r1, co
   }
 }
 
+// Scalar twin of q8_matmul_rows_i8_avx2.
+void q8_matmul_rows_i8_reference(const WeightView& w, int64_t r0, int64_t r1, const ActBlocks& a, int64_t n,
+                                 float* y, int64_t ys) {
+  const int64_t blocks = w.cols / kQuantBlock, ablocks = w.cols / kQ4Block;
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_bytes;
+    for (int64_t i = 0; i < n; ++i) {
+      double acc = 0.0;
+      for (int64_t b = 0; b < blocks; ++b) {
+        const uint8_t* blk = row + b * kQ8BlockBytes;
+        const int8_t* qx = a.q + i * w.cols + b * kQuantBlock;
+        int32_t dot = 0;
+        for (int j = 0; j < kQuantBlock; ++j) dot += static_cast<int8_t>(blk[2 + j]) * qx[j];
+        acc += static_cast<double>(f16_to_f32(load_u16(blk)) * a.d[i * ablocks + b / 2]) * dot;
+      }
+      y[i * ys + r] = static_cast<float>(acc);
+    }
+  }
+}
+
 }  // namespace
 
 ActBlocks act_scratch(int64_t n, int64_t cols) {
@@ -226,11 +246,11 @@ void quant_matmul_rows(WeightFormat f, const WeightView& w, int64_t row_begin, i
   if (n <= 0 || row_end <= row_begin) return;
   if (is_block_quantized(f) && w.cols % block_cols(f) != 0)
     throw std::invalid_argument("quant_matmul_rows: cols must be a multiple of the block");
-  if (f == WeightFormat::kQ4) {
+  if (quant_detail::uses_int8_acts(f, w.cols, n)) {
     if (!has_avx2_fma_f16c()) return quant_matmul_rows_reference(f, w, row_begin, row_end, x, n, x_stride, y, y_stride);
     const quant_detail::ActBlocks acts = quant_detail::act_scratch(n, w.cols);
     quant_detail::quantize_acts_avx2(x, n, x_stride, w.cols, acts);
-    quant_detail::q4_matmul_rows_i8_avx2(w, row_begin, row_end, acts, n, y, y_stride);
+    quant_detail::int8_matmul_rows_avx2(w, row_begin, row_end, acts, n, y, y_stride);
   } else if (n > quant_detail::kFusedMaxN) {
     quant_detail::matmul_rows_tiled(f, w, row_begin, row_end, x, n, x_stride, y, y_stride);
   } else if (has_avx2_fma_f16c() && f != WeightFormat::kF32) {
@@ -244,10 +264,11 @@ void quant_matmul_rows_reference(WeightFormat f, const WeightView& w, int64_t ro
                                  const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) {
   if (is_block_quantized(f) && w.cols % block_cols(f) != 0)
     throw std::invalid_argument("quant_matmul_rows: cols must be a multiple of the block");
-  if (f == WeightFormat::kQ4) {
+  if (quant_detail::uses_int8_acts(f, w.cols, n)) {
     const quant_detail::ActBlocks acts = quant_detail::act_scratch(n, w.cols);
     quant_detail::quantize_acts_scalar(x, n, x_stride, w.cols, acts);
-    quant_detail::q4_matmul_rows_i8_reference(w, row_begin, row_end, acts, n, y, y_stride);
+    if (f == WeightFormat::kQ4) quant_detail::q4_matmul_rows_i8_reference(w, row_begin, row_end, acts, n, y, y_stride);
+    else quant_detail::q8_matmul_rows_i8_reference(w, row_begin, row_end, acts, n, y, y_stride);
     return;
   }
   thread_local std::vector<float> row;

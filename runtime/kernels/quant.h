@@ -22,8 +22,10 @@
 // blocks of real checkpoints gain more. (The first version, 32-weight blocks at 5 bits, read 11 %
 // more bytes per decoded token for a ~12 % smaller step.)
 //
-// Activations: kQ8 and kBF16 keep them float32, so the only numerical difference from an f32
-// matmul is the weight rounding. kQ4 quantizes activations to int8 per block of 64, the weight
+// Activations: kBF16 keeps them float32, so the only numerical difference from an f32 matmul is
+// the weight rounding; so does kQ8 for prefill (n > 32) and for rows that are not whole blocks
+// of 64. kQ8 decode (n <= 32) quantizes activations to int8 like kQ4 (below): 7 vector uops per
+// block and row instead of 16. kQ4 quantizes activations to int8 per block of 64, the weight
 // block (scale max|x|/127, f32), and uses integer block dots, for decode and prefill alike: per
 // core 1.3-2x faster than widening the weights to f32 for n <= 32, and ~1.25x faster than
 // widened tiles + sgemm for prefill (measured single core, 8192x2048: 128 against 87-105

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "runtime/kernels/matmul.h"
+#include "runtime/kernels/quant.h"
 
 namespace gs::runtime::quant_detail {
 
@@ -33,6 +34,23 @@ void quantize_acts_avx2(const float* x, int64_t n, int64_t x_stride, int64_t col
 ActBlocks act_scratch(int64_t n, int64_t cols);
 void q4_matmul_rows_i8_avx2(const WeightView& w, int64_t row_begin, int64_t row_end, const ActBlocks& acts,
                             int64_t n, float* y, int64_t y_stride);
+// kQ8 weights (blocks of 32) times the same int8 activations (blocks of 64: each weight block
+// lies in one activation block). Needs cols % 64 == 0.
+void q8_matmul_rows_i8_avx2(const WeightView& w, int64_t row_begin, int64_t row_end, const ActBlocks& acts,
+                            int64_t n, float* y, int64_t y_stride);
+
+// Which products multiply int8-quantized activations: kQ4 always; kQ8 for decode-sized batches
+// (n <= kFusedMaxN) whose rows hold whole activation blocks. Everything else keeps f32
+// activations. The optimised and the reference kernels follow the same rule.
+inline bool uses_int8_acts(WeightFormat f, int64_t cols, int64_t n) {
+  return f == WeightFormat::kQ4 || (f == WeightFormat::kQ8 && n <= kFusedMaxN && cols % kQ4Block == 0);
+}
+// The int8 kernel of w.format (kQ4 or kQ8).
+inline void int8_matmul_rows_avx2(const WeightView& w, int64_t r0, int64_t r1, const ActBlocks& acts, int64_t n,
+                                  float* y, int64_t ys) {
+  if (w.format == WeightFormat::kQ4) q4_matmul_rows_i8_avx2(w, r0, r1, acts, n, y, ys);
+  else q8_matmul_rows_i8_avx2(w, r0, r1, acts, n, y, ys);
+}
 
 void quantize_row_scalar(WeightFormat f, const float* src, int64_t cols, uint8_t* dst);
 void dequantize_row_scalar(WeightFormat f, const uint8_t* src, int64_t cols, float* dst);

@@ -29,11 +29,11 @@ void row_segment_to_f32(const WeightView& w, int64_t r, int64_t c0, int64_t len,
 }
 
 // Rows [k0, k1) of the gather on one thread.
-// `acts`: the activations already quantized (kQ4 on AVX2), else null.
+// `acts`: the activations already quantized (uses_int8_acts on AVX2), else null.
 void gather_range(const WeightView& w, std::span<const int32_t> rows, int64_t k0, int64_t k1, const float* x,
                   int64_t n, int64_t xs, float* y, int64_t ys, const quant_detail::ActBlocks* acts) {
   if (acts) {
-    for (int64_t k = k0; k < k1; ++k) quant_detail::q4_matmul_rows_i8_avx2(one_row(w, rows[k]), 0, 1, *acts, n, y + k, ys);
+    for (int64_t k = k0; k < k1; ++k) quant_detail::int8_matmul_rows_avx2(one_row(w, rows[k]), 0, 1, *acts, n, y + k, ys);
     return;
   }
   if (w.format == WeightFormat::kF32 || n > quant_detail::kFusedMaxN) {
@@ -83,7 +83,7 @@ void matmul_gather_rows(const ComputeContext& ctx, const WeightView& w, std::spa
   const auto K = static_cast<int64_t>(rows.size());
   if (n <= 0 || K == 0) return;
   const int64_t grain = std::max<int64_t>(8, K / (ctx.num_threads() * 4));
-  if (w.format == WeightFormat::kQ4 && has_avx2_fma_f16c()) {
+  if (quant_detail::uses_int8_acts(w.format, w.cols, n) && has_avx2_fma_f16c()) {
     // Quantize the activations once for all tasks (per task it would be redone for every range).
     const quant_detail::ActBlocks acts = quant_detail::act_scratch(n, w.cols);
     quant_detail::quantize_acts_avx2(x, n, x_stride, w.cols, acts);
