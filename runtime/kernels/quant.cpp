@@ -111,45 +111,46 @@ bool is_finite_block(const float* x) {
   return true;
 }
 
-// Scalar twin of q4_matmul_rows_i8_avx2: same quantized activations, exact integer block dots.
-void q4_matmul_rows_i8_reference(const WeightView& w, int64_t r0, int64_t r1, const ActBlocks& a, int64_t n,
-                                 float* y, int64_t ys) {
-  const int64_t blocks = w.cols / kQ4Block;
+// y[i, r] = sum over the row's weight blocks of term(row, i, b), summed in double: the loop that
+// the scalar twins of the int8 kernels share.
+template <class Term>
+void i8_reference_rows(const WeightView& w, int64_t r0, int64_t r1, int64_t n, int64_t blocks, float* y, int64_t ys,
+                       Term term) {
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_bytes;
     for (int64_t i = 0; i < n; ++i) {
       double acc = 0.0;
-      for (int64_t b = 0; b < blocks; ++b) {
-        const uint8_t* blk = row + b * kQ4BlockBytes;
-        const int8_t* qx = a.q + i * w.cols + b * kQ4Block;
-        int32_t dot = 0;
-        for (int j = 0; j < 32; ++j) dot += (blk[4 + j] & 0xF) * qx[j] + (blk[4 + j] >> 4) * qx[j + 32];
-        const float d = f16_to_f32(load_u16(blk)), m = f16_to_f32(load_u16(blk + 2));
-        acc += static_cast<double>(d * a.d[i * blocks + b]) * dot + static_cast<double>(m) * a.s[i * blocks + b];
-      }
+      for (int64_t b = 0; b < blocks; ++b) acc += term(row, i, b);
       y[i * ys + r] = static_cast<float>(acc);
     }
   }
 }
 
-// Scalar twin of q8_matmul_rows_i8_avx2.
+// Scalar twin of q4_matmul_rows_i8_avx2: same quantized activations, exact integer block dots.
+void q4_matmul_rows_i8_reference(const WeightView& w, int64_t r0, int64_t r1, const ActBlocks& a, int64_t n,
+                                 float* y, int64_t ys) {
+  const int64_t blocks = w.cols / kQ4Block;
+  i8_reference_rows(w, r0, r1, n, blocks, y, ys, [&](const uint8_t* row, int64_t i, int64_t b) {
+    const uint8_t* blk = row + b * kQ4BlockBytes;
+    const int8_t* qx = a.q + i * w.cols + b * kQ4Block;
+    int32_t dot = 0;
+    for (int j = 0; j < 32; ++j) dot += (blk[4 + j] & 0xF) * qx[j] + (blk[4 + j] >> 4) * qx[j + 32];
+    const float d = f16_to_f32(load_u16(blk)), m = f16_to_f32(load_u16(blk + 2));
+    return static_cast<double>(d * a.d[i * blocks + b]) * dot + static_cast<double>(m) * a.s[i * blocks + b];
+  });
+}
+
+// Scalar twin of q8_matmul_rows_i8_avx2 (weight block b lies in activation block b / 2).
 void q8_matmul_rows_i8_reference(const WeightView& w, int64_t r0, int64_t r1, const ActBlocks& a, int64_t n,
                                  float* y, int64_t ys) {
-  const int64_t blocks = w.cols / kQuantBlock, ablocks = w.cols / kQ4Block;
-  for (int64_t r = r0; r < r1; ++r) {
-    const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_bytes;
-    for (int64_t i = 0; i < n; ++i) {
-      double acc = 0.0;
-      for (int64_t b = 0; b < blocks; ++b) {
-        const uint8_t* blk = row + b * kQ8BlockBytes;
-        const int8_t* qx = a.q + i * w.cols + b * kQuantBlock;
-        int32_t dot = 0;
-        for (int j = 0; j < kQuantBlock; ++j) dot += static_cast<int8_t>(blk[2 + j]) * qx[j];
-        acc += static_cast<double>(f16_to_f32(load_u16(blk)) * a.d[i * ablocks + b / 2]) * dot;
-      }
-      y[i * ys + r] = static_cast<float>(acc);
-    }
-  }
+  const int64_t ablocks = w.cols / kQ4Block;
+  i8_reference_rows(w, r0, r1, n, w.cols / kQuantBlock, y, ys, [&](const uint8_t* row, int64_t i, int64_t b) {
+    const uint8_t* blk = row + b * kQ8BlockBytes;
+    const int8_t* qx = a.q + i * w.cols + b * kQuantBlock;
+    int32_t dot = 0;
+    for (int j = 0; j < kQuantBlock; ++j) dot += static_cast<int8_t>(blk[2 + j]) * qx[j];
+    return static_cast<double>(f16_to_f32(load_u16(blk)) * a.d[i * ablocks + b / 2]) * dot;
+  });
 }
 
 }  // namespace
