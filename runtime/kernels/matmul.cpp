@@ -126,6 +126,20 @@ OwnedWeight OwnedWeight::from_tensor(const TensorRef& t, WeightFormat format) {
   return o;
 }
 
+namespace quant_detail {
+
+ActBlocks quantize_acts_shared(const ComputeContext& ctx, const float* x, int64_t n, int64_t x_stride, int64_t cols) {
+  const ActBlocks acts = act_scratch(n, cols);
+  const int64_t blocks = cols / kQ4Block;
+  ctx.parallel_for(n, std::max<int64_t>(1, n / (ctx.num_threads() * 2)), [&](int64_t i0, int64_t i1) {
+    const ActBlocks part{acts.q + i0 * cols, acts.d + i0 * blocks, acts.s + i0 * blocks};
+    quantize_acts_avx2(x + i0 * x_stride, i1 - i0, x_stride, cols, part);
+  });
+  return acts;
+}
+
+}  // namespace quant_detail
+
 void weight_row_to_f32(const WeightView& w, int64_t r, float* dst) {
   const uint8_t* src = w.data + static_cast<size_t>(r) * w.row_bytes;
   if (w.format == WeightFormat::kF32) std::memcpy(dst, src, static_cast<size_t>(w.cols) * 4);
@@ -141,13 +155,8 @@ void matmul(const ComputeContext& ctx, const WeightView& w, const float* x, int6
     return;
   }
   if (quant_detail::uses_int8_acts(w.format, w.cols, n) && has_avx2_fma_f16c()) {
-    // Quantize the activations once (rows split across threads) rather than once per task.
-    const quant_detail::ActBlocks acts = quant_detail::act_scratch(n, w.cols);
-    ctx.parallel_for(n, std::max<int64_t>(1, n / (ctx.num_threads() * 2)), [&](int64_t i0, int64_t i1) {
-      const quant_detail::ActBlocks part{acts.q + i0 * w.cols, acts.d + i0 * (w.cols / kQ4Block),
-                                         acts.s + i0 * (w.cols / kQ4Block)};
-      quant_detail::quantize_acts_avx2(x + i0 * x_stride, i1 - i0, x_stride, w.cols, part);
-    });
+    // Quantize the activations once rather than once per task.
+    const quant_detail::ActBlocks acts = quant_detail::quantize_acts_shared(ctx, x, n, x_stride, w.cols);
     ctx.parallel_for(w.rows, row_grain(ctx, w.rows), [&](int64_t r0, int64_t r1) {
       quant_detail::int8_matmul_rows_avx2(w, r0, r1, acts, n, y, y_stride);
     });

@@ -7,6 +7,10 @@
 #include "runtime/kernels/matmul.h"
 #include "runtime/kernels/quant.h"
 
+namespace gs::runtime {
+class ComputeContext;
+}
+
 namespace gs::runtime::quant_detail {
 
 // Largest n served by the fused f32-activation kernels (kQ8, kBF16; kQ4 always takes the int8
@@ -32,6 +36,9 @@ void quantize_acts_avx2(const float* x, int64_t n, int64_t x_stride, int64_t col
 // steady state). matmul() and matmul_gather_rows() fill it on the calling thread and share it
 // with their parallel tasks, so code that runs inside a parallel task must never call it.
 ActBlocks act_scratch(int64_t n, int64_t cols);
+// act_scratch filled with the n rows of x quantized (AVX2), the rows split across ctx's threads:
+// what matmul() and matmul_gather_rows() hand to their row tasks.
+ActBlocks quantize_acts_shared(const ComputeContext& ctx, const float* x, int64_t n, int64_t x_stride, int64_t cols);
 void q4_matmul_rows_i8_avx2(const WeightView& w, int64_t row_begin, int64_t row_end, const ActBlocks& acts,
                             int64_t n, float* y, int64_t y_stride);
 // kQ8 weights (blocks of 32) times the same int8 activations (blocks of 64: each weight block

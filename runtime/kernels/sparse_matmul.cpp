@@ -85,8 +85,7 @@ void matmul_gather_rows(const ComputeContext& ctx, const WeightView& w, std::spa
   const int64_t grain = std::max<int64_t>(8, K / (ctx.num_threads() * 4));
   if (quant_detail::uses_int8_acts(w.format, w.cols, n) && has_avx2_fma_f16c()) {
     // Quantize the activations once for all tasks (per task it would be redone for every range).
-    const quant_detail::ActBlocks acts = quant_detail::act_scratch(n, w.cols);
-    quant_detail::quantize_acts_avx2(x, n, x_stride, w.cols, acts);
+    const quant_detail::ActBlocks acts = quant_detail::quantize_acts_shared(ctx, x, n, x_stride, w.cols);
     ctx.parallel_for(K, grain, [&](int64_t k0, int64_t k1) { gather_range(w, rows, k0, k1, x, n, x_stride, y, y_stride, &acts); });
     return;
   }

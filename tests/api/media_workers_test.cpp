@@ -42,11 +42,12 @@ TEST(MediaWorkers, WaitIdleTimesOutWhileAJobRuns) {
 
 TEST(MediaWorkers, FullQueueRefusesWork) {
   MediaWorkers pool(1, 1);
-  std::atomic<bool> release{false};
+  std::atomic<bool> release{false}, started{false};
   ASSERT_TRUE(pool.post([&] {
+    started = true;
     while (!release) std::this_thread::sleep_for(1ms);
   }));
-  std::this_thread::sleep_for(20ms);  // the worker took the first job; one slot is left
+  while (!started) std::this_thread::sleep_for(1ms);  // the worker holds the first job; one slot is left
   EXPECT_TRUE(pool.post([] {}));
   EXPECT_FALSE(pool.post([] {}));
   release = true;
