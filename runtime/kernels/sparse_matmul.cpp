@@ -17,9 +17,9 @@ WeightView one_row(const WeightView& w, int64_t r) {
   return WeightView{w.format, 1, w.cols, w.row_bytes, w.data + static_cast<size_t>(r) * w.row_bytes};
 }
 
-// Columns [c0, c0 + len) of row r widened to f32. c0 and len are whole blocks for quantized
-// formats (blocks run along the row).
-void row_segment_to_f32(const WeightView& w, int64_t r, int64_t c0, int64_t len, float* dst) {
+}  // namespace
+
+void weight_row_segment_to_f32(const WeightView& w, int64_t r, int64_t c0, int64_t len, float* dst) {
   const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_bytes;
   switch (w.format) {
     case WeightFormat::kF32: std::memcpy(dst, row + c0 * 4, static_cast<size_t>(len) * 4); return;
@@ -27,6 +27,8 @@ void row_segment_to_f32(const WeightView& w, int64_t r, int64_t c0, int64_t len,
     default: dequantize_row(w.format, row + quant_row_bytes(w.format, c0), len, dst); return;
   }
 }
+
+namespace {
 
 // Rows [k0, k1) of the gather on one thread.
 // `acts`: the activations already quantized (uses_int8_acts on AVX2), else null.
@@ -61,7 +63,7 @@ void transposed_range(const WeightView& wt, std::span<const int32_t> rows, int64
   tile.resize(static_cast<size_t>(kt * len));
   for (int64_t k0 = 0; k0 < K; k0 += kt) {
     const int64_t k1 = std::min(K, k0 + kt);
-    for (int64_t k = k0; k < k1; ++k) row_segment_to_f32(wt, rows[k], c0, len, tile.data() + (k - k0) * len);
+    for (int64_t k = k0; k < k1; ++k) weight_row_segment_to_f32(wt, rows[k], c0, len, tile.data() + (k - k0) * len);
     if (n <= 4) {
       for (int64_t i = 0; i < n; ++i)
         for (int64_t k = k0; k < k1; ++k) {

@@ -11,6 +11,10 @@
 
 namespace gs::runtime {
 
+// Columns [c0, c0 + len) of row r widened to f32. c0 and len are whole blocks for quantized
+// formats (blocks run along the row).
+void weight_row_segment_to_f32(const WeightView& w, int64_t r, int64_t c0, int64_t len, float* dst);
+
 // y[i, k] = x[i, :] · W[rows[k], :] for i < n, k < rows.size(). Strides in elements.
 void matmul_gather_rows(const ComputeContext& ctx, const WeightView& w, std::span<const int32_t> rows, const float* x,
                         int64_t n, int64_t x_stride, float* y, int64_t y_stride);

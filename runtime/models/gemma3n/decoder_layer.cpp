@@ -7,6 +7,7 @@
 
 #include "runtime/kernels/ops.h"
 #include "runtime/kernels/sparse_matmul.h"
+#include "runtime/kernels/sparse_pairs.h"
 #include "runtime/models/gemma3n/text_blocks.h"
 
 namespace gs::runtime::gemma3n {
@@ -97,16 +98,32 @@ void gaussian_topk(float* g, int64_t T, int64_t F, float sparsity) {
   }
 }
 
+// Prefill chunks of sparse layers: up and down only for the active (token, neuron) pairs, ~5 %
+// of the dense products' multiply-adds. g[T, F] (after the top-k) -> f[T, D].
+void mlp_sparse_pairs(const ComputeContext& ctx, const LayerWeights& lw, const float* g, const float* x, int64_t T,
+                      int64_t D, int64_t F, float* f) {
+  const NeuronTokens nt = positive_pairs(g, T, F, F);
+  std::vector<float> h(static_cast<size_t>(nt.nnz()));
+  matmul_pairs(ctx, lw.up_proj, nt, x, D, h.data());
+  for (size_t k = 0; k < nt.rows.size(); ++k)
+    for (int32_t j = nt.start[k]; j < nt.start[k + 1]; ++j) h[j] *= ops::gelu_tanh(g[nt.token[j] * F + nt.rows[k]]);
+  matmul_transposed_pairs(ctx, lw.down_proj_t, nt, h.data(), T, f, D);
+}
+
 // Sparse layers (down stored transposed): after the top-k only the neurons active in some row
-// (~5 % at sparsity 0.95 and small T) go through up and down; the rest are exactly zero. When
-// most neurons are active (long prefill chunks) the up projection runs dense.
+// (~5 % at sparsity 0.95 and small T) go through up and down; the rest are exactly zero. From
+// kPairMinTokens rows on (prefill), the union of active neurons nears F and the work goes pair
+// by pair instead.
 // g[T, F] -> f[T, D].
+constexpr int64_t kPairMinTokens = 8;
+
 void mlp_sparse(const ComputeContext& ctx, const LayerWeights& lw, const PlannedLayer& pl, const float* x, int64_t T,
                 int64_t D, float* f) {
   const int64_t F = pl.ffn_width;
   std::vector<float> g(static_cast<size_t>(T * F));
   matmul(ctx, lw.gate_proj.first_rows(F), x, T, g.data());
   gaussian_topk(g.data(), T, F, pl.sparsity);
+  if (T >= kPairMinTokens) return mlp_sparse_pairs(ctx, lw, g.data(), x, T, D, F, f);
   std::vector<int32_t> active;
   for (int64_t i = 0; i < F; ++i)
     for (int64_t t = 0; t < T; ++t)
@@ -114,15 +131,9 @@ void mlp_sparse(const ComputeContext& ctx, const LayerWeights& lw, const Planned
         active.push_back(static_cast<int32_t>(i));
         break;
       }
-  const bool dense = static_cast<int64_t>(active.size()) * 2 > F;
-  if (dense) {
-    active.resize(static_cast<size_t>(F));
-    for (int64_t i = 0; i < F; ++i) active[i] = static_cast<int32_t>(i);
-  }
   const auto K = static_cast<int64_t>(active.size());
   std::vector<float> u(static_cast<size_t>(T * K));
-  if (dense) matmul(ctx, lw.up_proj.first_rows(F), x, T, u.data());
-  else matmul_gather_rows(ctx, lw.up_proj, active, x, T, D, u.data(), K);
+  matmul_gather_rows(ctx, lw.up_proj, active, x, T, D, u.data(), K);
   for (int64_t t = 0; t < T; ++t)
     for (int64_t k = 0; k < K; ++k) {
       const float gv = g[t * F + active[k]];
