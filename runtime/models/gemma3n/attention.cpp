@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstring>
 
+#include <cblas.h>
+
 #include "runtime/kernels/ops.h"
 #include "runtime/models/gemma3n/text_blocks.h"
 
@@ -29,6 +31,89 @@ void project_heads(const ComputeContext& ctx, const WeightView& w, const float* 
   ops::rms_norm(out, norm_w, T * heads, hd, static_cast<float>(c.rms_norm_eps), out);
   if (inv)
     for (int64_t t = 0; t < T; ++t) ops::rope(out + t * heads * hd, heads, hd, as.positions[t], inv);
+}
+
+// Where the K/V rows of one position live for a query row t: the sequence's cache before its
+// segment's first position, this step's projected rows from there on.
+struct KvRows {
+  const AttentionState* as;
+  int src;
+  const float *ck, *cv;
+  int64_t kvd;
+  int hd;
+  const float* key(int64_t t, int pos) const { return row(t, pos, true); }
+  const float* value(int64_t t, int pos) const { return row(t, pos, false); }
+  const float* row(int64_t t, int pos, bool is_key) const {
+    const Segment& seg = as->segments[as->row_segment[t]];
+    if (pos < seg.start_pos) {
+      const SequenceKv& kv = *as->kv[seg.seq];
+      return is_key ? kv.k(src, pos) : kv.v(src, pos);
+    }
+    return (is_key ? ck : cv) + (seg.row_begin + (pos - seg.start_pos)) * kvd;
+  }
+};
+
+// From this many rows in a step (prefill chunks) attention runs as matrix products over tiles of
+// query rows: per dot product or axpy of one query and one key it was 7-8 % of a 512-token
+// prefill, at a fraction of sgemm's rate.
+constexpr int64_t kTiledMinRows = 16;
+constexpr int64_t kQueryTile = 32;  // tokens; times the GQA group in rows of the score tile
+
+// One (segment, KV head, tile of tokens [t0, t1)) of tiled attention: the group's query rows
+// Q[(t1-t0)·group, hd] against the keys every row of the tile may see, K/V gathered into
+// contiguous [nk, hd] tiles; S = QKᵀ, masked softmax per row, O = PV.
+void attend_tile(const TextConfig& c, const KvRows& kr, bool sliding, const float* q, int kvh, int64_t t0, int64_t t1,
+                 float* attn) {
+  const int H = c.num_attention_heads, hd = c.head_dim, group = H / c.num_key_value_heads;
+  const int window = c.sliding_window;
+  const int p0 = kr.as->positions[t0], p1 = kr.as->positions[t1 - 1];
+  const int lo = sliding ? std::max(0, p0 - window + 1) : 0;
+  const int nk = p1 - lo + 1;
+  const int64_t rows = (t1 - t0) * group;
+  thread_local std::vector<float> Q, K, V, S, O;
+  Q.resize(static_cast<size_t>(rows * hd));
+  K.resize(static_cast<size_t>(nk) * hd);
+  V.resize(static_cast<size_t>(nk) * hd);
+  S.resize(static_cast<size_t>(rows * nk));
+  O.resize(static_cast<size_t>(rows * hd));
+  for (int64_t t = t0; t < t1; ++t)
+    std::memcpy(&Q[(t - t0) * group * hd], q + (t * H + kvh * group) * hd, sizeof(float) * group * hd);
+  for (int k = 0; k < nk; ++k) {
+    std::memcpy(&K[static_cast<size_t>(k) * hd], kr.key(t0, lo + k) + kvh * hd, sizeof(float) * hd);
+    std::memcpy(&V[static_cast<size_t>(k) * hd], kr.value(t0, lo + k) + kvh * hd, sizeof(float) * hd);
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), nk, hd, 1.f, Q.data(), hd, K.data(), hd,
+              0.f, S.data(), nk);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int p = kr.as->positions[t0 + r / group];
+    const int rlo = sliding ? std::max(0, p - window + 1) : 0;
+    float* sr = &S[r * nk];
+    // Keys outside [rlo, p] get probability zero; the softmax runs over the visible span only.
+    std::fill(sr, sr + (rlo - lo), 0.f);
+    std::fill(sr + (p - lo + 1), sr + nk, 0.f);
+    ops::softmax(sr + (rlo - lo), p - rlo + 1);
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), hd, nk, 1.f, S.data(), nk, V.data(),
+              hd, 0.f, O.data(), hd);
+  for (int64_t t = t0; t < t1; ++t)
+    std::memcpy(attn + (t * H + kvh * group) * hd, &O[(t - t0) * group * hd], sizeof(float) * group * hd);
+}
+
+// q[T, H, hd] -> attn[T, H, hd], tasks of (segment, KV head, query tile).
+void attend_tiled(const ComputeContext& ctx, const TextConfig& c, const KvRows& kr, bool sliding, const float* q,
+                  float* attn) {
+  struct Task {
+    int64_t t0, t1;
+    int kvh;
+  };
+  std::vector<Task> tasks;
+  for (const Segment& seg : kr.as->segments)
+    for (int64_t t0 = seg.row_begin; t0 < seg.row_end; t0 += kQueryTile)
+      for (int kvh = 0; kvh < c.num_key_value_heads; ++kvh)
+        tasks.push_back({t0, std::min<int64_t>(seg.row_end, t0 + kQueryTile), kvh});
+  ctx.parallel_for(static_cast<int64_t>(tasks.size()), 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) attend_tile(c, kr, sliding, q, tasks[i].kvh, tasks[i].t0, tasks[i].t1, attn);
+  });
 }
 
 }  // namespace
@@ -57,30 +142,27 @@ void attention(const ComputeContext& ctx, const LayerWeights& lw, const PlannedL
   const int group = H / KV;
 
   std::vector<float> attn(static_cast<size_t>(T * H * hd));
-  ctx.parallel_for(T * H, 4, [&](int64_t b, int64_t e) {
-    std::vector<float> scores;
-    for (int64_t th = b; th < e; ++th) {
-      const int64_t t = th / H;
-      const int h = static_cast<int>(th % H), kvh = h / group;
-      const Segment& seg = as.segments[as.row_segment[t]];
-      const SequenceKv& kv = *as.kv[seg.seq];
-      const int p = as.positions[t];
-      const int lo = sliding ? std::max(0, p - window + 1) : 0;
-      const float* qv = q.data() + (t * H + h) * hd;
-      scores.resize(static_cast<size_t>(p - lo + 1));
-      for (int k = lo; k <= p; ++k) {
-        const float* kr = k < seg.start_pos ? kv.k(src, k) : ck + (seg.row_begin + (k - seg.start_pos)) * kvd;
-        scores[k - lo] = ops::dot(qv, kr + kvh * hd, hd);
+  const KvRows kr{&as, src, ck, cv, kvd, hd};
+  if (T >= kTiledMinRows) {
+    attend_tiled(ctx, c, kr, sliding, q.data(), attn.data());
+  } else {
+    ctx.parallel_for(T * H, 4, [&](int64_t b, int64_t e) {
+      std::vector<float> scores;
+      for (int64_t th = b; th < e; ++th) {
+        const int64_t t = th / H;
+        const int h = static_cast<int>(th % H), kvh = h / group;
+        const int p = as.positions[t];
+        const int lo = sliding ? std::max(0, p - window + 1) : 0;
+        const float* qv = q.data() + (t * H + h) * hd;
+        scores.resize(static_cast<size_t>(p - lo + 1));
+        for (int k = lo; k <= p; ++k) scores[k - lo] = ops::dot(qv, kr.key(t, k) + kvh * hd, hd);
+        ops::softmax(scores.data(), static_cast<int64_t>(scores.size()));
+        float* out = attn.data() + (t * H + h) * hd;
+        std::fill(out, out + hd, 0.f);
+        for (int k = lo; k <= p; ++k) ops::axpy(scores[k - lo], kr.value(t, k) + kvh * hd, out, hd);
       }
-      ops::softmax(scores.data(), static_cast<int64_t>(scores.size()));
-      float* out = attn.data() + (t * H + h) * hd;
-      std::fill(out, out + hd, 0.f);
-      for (int k = lo; k <= p; ++k) {
-        const float* vr = k < seg.start_pos ? kv.v(src, k) : cv + (seg.row_begin + (k - seg.start_pos)) * kvd;
-        ops::axpy(scores[k - lo], vr + kvh * hd, out, hd);
-      }
-    }
-  });
+    });
+  }
   matmul(ctx, lw.o_proj, attn.data(), T, o);
 }
 
