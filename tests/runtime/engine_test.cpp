@@ -40,7 +40,11 @@ class Collector : public EventSink {
     return tokens_;
   }
   FinishInfo finish() const { return finish_; }
-  std::function<void(size_t)> on_token_;
+  // Set under the lock: the engine thread may already be delivering tokens.
+  void set_on_token(std::function<void(size_t)> fn) {
+    std::lock_guard<std::mutex> lk(mu_);
+    on_token_ = std::move(fn);
+  }
   std::chrono::steady_clock::time_point first_token_at, finished_at;
 
  private:
@@ -49,6 +53,7 @@ class Collector : public EventSink {
   std::vector<int32_t> tokens_;
   bool done_ = false, failed_ = false;
   FinishInfo finish_;
+  std::function<void(size_t)> on_token_;
 };
 
 std::vector<int32_t> prompt(int variant) {
@@ -117,13 +122,14 @@ TEST(Engine, CancelMidBatchLeavesOthersUnchanged) {
   auto h = e->submit(greedy_request(prompt(0), 1000, victim));
   ASSERT_TRUE(h.ok());
   RequestHandle handle = *h;
-  victim->on_token_ = [handle](size_t n) {
-    if (n == 3) handle.cancel();
-  };
+  // From the third token on (tokens may arrive before the callback is in place).
+  victim->set_on_token([handle](size_t n) {
+    if (n >= 3) handle.cancel();
+  });
   ASSERT_TRUE(e->submit(greedy_request(prompt(1), 12, keep)).ok());
   EXPECT_EQ(keep->wait(), want);
-  victim->wait();
-  EXPECT_EQ(victim->finish().reason, FinishInfo::Reason::kCancelled);
+  const auto vt = victim->wait();
+  EXPECT_EQ(victim->finish().reason, FinishInfo::Reason::kCancelled) << ::testing::PrintToString(vt);
   EXPECT_LT(victim->finish().completion_tokens, 1000);
 }
 
@@ -192,9 +198,9 @@ TEST(EngineBudget, QueuesWithinBudgetThenRejects) {
   auto e = create_engine(o);
   auto a = std::make_shared<Collector>(), b = std::make_shared<Collector>(), c = std::make_shared<Collector>();
   std::promise<void> started;
-  a->on_token_ = [&started](size_t n) {
+  a->set_on_token([&started](size_t n) {
     if (n == 1) started.set_value();
-  };
+  });
   auto first = e->submit(greedy_request(prompt(0), 900, a));
   ASSERT_TRUE(first.ok()) << first.error().message;
   started.get_future().wait();  // admitted and decoding

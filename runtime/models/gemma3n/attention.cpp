@@ -28,9 +28,12 @@ void project_heads(const ComputeContext& ctx, const WeightView& w, const float* 
                    const AttentionState& as, const float* inv, const float* an, int64_t T, int heads, float* out) {
   const int hd = c.head_dim;
   matmul(ctx, w, an, T, out);
-  ops::rms_norm(out, norm_w, T * heads, hd, static_cast<float>(c.rms_norm_eps), out);
-  if (inv)
-    for (int64_t t = 0; t < T; ++t) ops::rope(out + t * heads * hd, heads, hd, as.positions[t], inv);
+  const int64_t row = static_cast<int64_t>(heads) * hd;
+  for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
+    ops::rms_norm(out + t0 * row, norm_w, (t1 - t0) * heads, hd, static_cast<float>(c.rms_norm_eps), out + t0 * row);
+    if (inv)
+      for (int64_t t = t0; t < t1; ++t) ops::rope(out + t * row, heads, hd, as.positions[t], inv);
+  });
 }
 
 // Where the K/V rows of one position live for a query row t: the sequence's cache before its

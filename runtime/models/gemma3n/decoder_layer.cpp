@@ -18,9 +18,11 @@ void router_modalities(const ComputeContext& ctx, const LayerWeights& lw, const 
                        int64_t T, float* m) {
   const int64_t D = c.hidden_size;
   std::vector<float> r(static_cast<size_t>(T * D));
-  ops::rms_norm(x, lw.router_norm.data(), T, D, static_cast<float>(c.rms_norm_eps), r.data());
   const float inv_d = 1.0f / static_cast<float>(D);
-  for (auto& v : r) v *= inv_d;
+  for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
+    ops::rms_norm(x + t0 * D, lw.router_norm.data(), t1 - t0, D, static_cast<float>(c.rms_norm_eps), &r[t0 * D]);
+    for (int64_t i = t0 * D; i < t1 * D; ++i) r[i] *= inv_d;
+  });
   matmul(ctx, lw.modality_router, r.data(), T, m);
   for (int64_t i = 0; i < T * c.altup_num_inputs; ++i) m[i] = std::tanh(m[i]);
 }
@@ -31,19 +33,21 @@ void altup_predict(const ComputeContext& ctx, const LayerWeights& lw, const Text
   const int64_t D = c.hidden_size, N = c.altup_num_inputs;
   std::vector<float> m(static_cast<size_t>(T * N));
   router_modalities(ctx, lw, c, X + c.altup_active_idx * T * D, T, m.data());
-  std::vector<float> coef(static_cast<size_t>(N * N));
-  for (int64_t t = 0; t < T; ++t) {
-    for (int64_t k = 0; k < N * N; ++k) {
-      float s = 0;
-      for (int64_t i = 0; i < N; ++i) s += lw.prediction_coefs[k * N + i] * m[t * N + i];
-      coef[k] = s;
+  for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
+    std::vector<float> coef(static_cast<size_t>(N * N));
+    for (int64_t t = t0; t < t1; ++t) {
+      for (int64_t k = 0; k < N * N; ++k) {
+        float s = 0;
+        for (int64_t i = 0; i < N; ++i) s += lw.prediction_coefs[k * N + i] * m[t * N + i];
+        coef[k] = s;
+      }
+      for (int64_t j = 0; j < N; ++j) {
+        float* out = pred + (j * T + t) * D;
+        std::memcpy(out, X + (j * T + t) * D, D * sizeof(float));
+        for (int64_t i = 0; i < N; ++i) ops::axpy(coef[j * N + i], X + (i * T + t) * D, out, D);
+      }
     }
-    for (int64_t j = 0; j < N; ++j) {
-      float* out = pred + (j * T + t) * D;
-      std::memcpy(out, X + (j * T + t) * D, D * sizeof(float));
-      for (int64_t i = 0; i < N; ++i) ops::axpy(coef[j * N + i], X + (i * T + t) * D, out, D);
-    }
-  }
+  });
 }
 
 // X[N, T, D] <- pred_i + k_i (h2 - pred_active), k = clip(correction_coefs) · m' + 1.
@@ -54,15 +58,17 @@ void altup_correct(const ComputeContext& ctx, const LayerWeights& lw, const Text
   router_modalities(ctx, lw, c, h2, T, m.data());
   const float clip = static_cast<float>(c.altup_coef_clip);
   const float* active = pred + c.altup_active_idx * T * D;
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t i = 0; i < N; ++i) {
-      float k = 0;
-      for (int64_t j = 0; j < N; ++j) k += std::clamp(lw.correction_coefs[i * N + j], -clip, clip) * m[t * N + j];
-      k += 1.0f;
-      const float* p = pred + (i * T + t) * D;
-      float* out = X + (i * T + t) * D;
-      for (int64_t d = 0; d < D; ++d) out[d] = p[d] + k * (h2[t * D + d] - active[t * D + d]);
-    }
+  for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      for (int64_t i = 0; i < N; ++i) {
+        float k = 0;
+        for (int64_t j = 0; j < N; ++j) k += std::clamp(lw.correction_coefs[i * N + j], -clip, clip) * m[t * N + j];
+        k += 1.0f;
+        const float* p = pred + (i * T + t) * D;
+        float* out = X + (i * T + t) * D;
+        for (int64_t d = 0; d < D; ++d) out[d] = p[d] + k * (h2[t * D + d] - active[t * D + d]);
+      }
+  });
 }
 
 // laurel[T, D] = an + RMSNorm(right(left(an)); post_laurel_norm).
@@ -71,12 +77,15 @@ void laurel(const ComputeContext& ctx, const LayerWeights& lw, const TextConfig&
   std::vector<float> mid(static_cast<size_t>(T * c.laurel_rank));
   matmul(ctx, lw.laurel_left, an, T, mid.data());
   matmul(ctx, lw.laurel_right, mid.data(), T, out);
-  ops::rms_norm(out, lw.post_laurel_norm.data(), T, c.hidden_size, static_cast<float>(c.rms_norm_eps), out);
-  for (int64_t i = 0; i < T * c.hidden_size; ++i) out[i] += an[i];
+  const int64_t D = c.hidden_size;
+  for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
+    ops::rms_norm(out + t0 * D, lw.post_laurel_norm.data(), t1 - t0, D, static_cast<float>(c.rms_norm_eps), out + t0 * D);
+    for (int64_t i = t0 * D; i < t1 * D; ++i) out[i] += an[i];
+  });
 }
 
 // g <- relu(g - (mean + std * z)) per row: keep the top (1 - sparsity) of a fitted gaussian.
-void gaussian_topk(float* g, int64_t T, int64_t F, float sparsity) {
+void gaussian_topk(const ComputeContext& ctx, float* g, int64_t T, int64_t F, float sparsity) {
   // z = Φ⁻¹(sparsity) = sqrt(2) erfinv(2p - 1), by Newton on erf (double) from a rational start.
   const double p = static_cast<double>(sparsity);
   double z = 0;
@@ -86,16 +95,18 @@ void gaussian_topk(float* g, int64_t T, int64_t F, float sparsity) {
     z -= (cdf - p) / std::max(pdf, 1e-300);
   }
   const float zf = static_cast<float>(z);
-  for (int64_t t = 0; t < T; ++t) {
-    float* row = g + t * F;
-    double s = 0;
-    for (int64_t i = 0; i < F; ++i) s += row[i];
-    const double mean = s / static_cast<double>(F);
-    double v = 0;
-    for (int64_t i = 0; i < F; ++i) v += (row[i] - mean) * (row[i] - mean);
-    const float cutoff = static_cast<float>(mean) + static_cast<float>(std::sqrt(v / static_cast<double>(F))) * zf;
-    for (int64_t i = 0; i < F; ++i) row[i] = std::max(row[i] - cutoff, 0.0f);
-  }
+  for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      float* row = g + t * F;
+      double s = 0;
+      for (int64_t i = 0; i < F; ++i) s += row[i];
+      const double mean = s / static_cast<double>(F);
+      double v = 0;
+      for (int64_t i = 0; i < F; ++i) v += (row[i] - mean) * (row[i] - mean);
+      const float cutoff = static_cast<float>(mean) + static_cast<float>(std::sqrt(v / static_cast<double>(F))) * zf;
+      for (int64_t i = 0; i < F; ++i) row[i] = std::max(row[i] - cutoff, 0.0f);
+    }
+  });
 }
 
 // Prefill chunks of sparse layers: up and down only for the active (token, neuron) pairs, ~5 %
@@ -105,8 +116,10 @@ void mlp_sparse_pairs(const ComputeContext& ctx, const LayerWeights& lw, const f
   const NeuronTokens nt = positive_pairs(g, T, F, F);
   std::vector<float> h(static_cast<size_t>(nt.nnz()));
   matmul_pairs(ctx, lw.up_proj, nt, x, D, h.data());
-  for (size_t k = 0; k < nt.rows.size(); ++k)
-    for (int32_t j = nt.start[k]; j < nt.start[k + 1]; ++j) h[j] *= ops::gelu_tanh(g[nt.token[j] * F + nt.rows[k]]);
+  for_rows(ctx, static_cast<int64_t>(nt.rows.size()), [&](int64_t k0, int64_t k1) {
+    for (int64_t k = k0; k < k1; ++k)
+      for (int32_t j = nt.start[k]; j < nt.start[k + 1]; ++j) h[j] *= ops::gelu_tanh(g[nt.token[j] * F + nt.rows[k]]);
+  });
   matmul_transposed_pairs(ctx, lw.down_proj_t, nt, h.data(), T, f, D);
 }
 
@@ -122,7 +135,7 @@ void mlp_sparse(const ComputeContext& ctx, const LayerWeights& lw, const Planned
   const int64_t F = pl.ffn_width;
   std::vector<float> g(static_cast<size_t>(T * F));
   matmul(ctx, lw.gate_proj.first_rows(F), x, T, g.data());
-  gaussian_topk(g.data(), T, F, pl.sparsity);
+  gaussian_topk(ctx, g.data(), T, F, pl.sparsity);
   if (T >= kPairMinTokens) return mlp_sparse_pairs(ctx, lw, g.data(), x, T, D, F, f);
   std::vector<int32_t> active;
   for (int64_t i = 0; i < F; ++i)
@@ -149,10 +162,12 @@ void mlp(const ComputeContext& ctx, const LayerWeights& lw, const PlannedLayer& 
   const int64_t F = pl.ffn_width;
   std::vector<float> g(static_cast<size_t>(T * F)), u(static_cast<size_t>(T * F));
   matmul(ctx, lw.gate_proj.first_rows(F), x, T, g.data());
-  if (pl.sparsity > 0.f) gaussian_topk(g.data(), T, F, pl.sparsity);
-  ops::gelu_tanh(g.data(), T * F);
+  if (pl.sparsity > 0.f) gaussian_topk(ctx, g.data(), T, F, pl.sparsity);
   matmul(ctx, lw.up_proj.first_rows(F), x, T, u.data());
-  for (int64_t i = 0; i < T * F; ++i) g[i] *= u[i];
+  for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
+    ops::gelu_tanh(&g[t0 * F], (t1 - t0) * F);
+    for (int64_t i = t0 * F; i < t1 * F; ++i) g[i] *= u[i];
+  });
   matmul(ctx, lw.down_proj.first_cols(F), g.data(), T, F, f, D);
 }
 
@@ -162,20 +177,27 @@ void inject_per_layer_input(const ComputeContext& ctx, const LayerWeights& lw, c
   const int64_t D = c.hidden_size, P = c.hidden_size_per_layer_input, N = c.altup_num_inputs;
   const float* c0 = X + c.altup_active_idx * T * D;
   std::vector<float> s(static_cast<size_t>(T * D)), z(static_cast<size_t>(T * P)), y(static_cast<size_t>(T * D));
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t d = 0; d < D; ++d)
-      s[t * D + d] = c.altup_correct_scale ? c0[t * D + d] * lw.correct_output_scale[d] : c0[t * D + d];
+  for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      for (int64_t d = 0; d < D; ++d)
+        s[t * D + d] = c.altup_correct_scale ? c0[t * D + d] * lw.correct_output_scale[d] : c0[t * D + d];
+  });
   matmul(ctx, lw.per_layer_input_gate, s.data(), T, z.data());
-  ops::gelu_tanh(z.data(), T * P);
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t i = 0; i < P; ++i) z[t * P + i] *= pli[t * pli_stride + i];
+  for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
+    ops::gelu_tanh(&z[t0 * P], (t1 - t0) * P);
+    for (int64_t t = t0; t < t1; ++t)
+      for (int64_t i = 0; i < P; ++i) z[t * P + i] *= pli[t * pli_stride + i];
+  });
   matmul(ctx, lw.per_layer_projection, z.data(), T, y.data());
-  ops::rms_norm(y.data(), lw.post_per_layer_input_norm.data(), T, D, static_cast<float>(c.rms_norm_eps), y.data());
-  for (int64_t i = 0; i < N; ++i) {
-    if (i == c.altup_active_idx) continue;
-    float* xi = X + i * T * D;
-    for (int64_t k = 0; k < T * D; ++k) xi[k] += y[k];
-  }
+  for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
+    ops::rms_norm(&y[t0 * D], lw.post_per_layer_input_norm.data(), t1 - t0, D, static_cast<float>(c.rms_norm_eps),
+                  &y[t0 * D]);
+    for (int64_t i = 0; i < N; ++i) {
+      if (i == c.altup_active_idx) continue;
+      float* xi = X + i * T * D;
+      for (int64_t k = t0 * D; k < t1 * D; ++k) xi[k] += y[k];
+    }
+  });
 }
 
 }  // namespace
@@ -189,19 +211,22 @@ void decoder_layer(const ComputeContext& ctx, const LayerWeights& lw, const Plan
   const float* a = pred.data() + c.altup_active_idx * T * D;  // [T, D]
 
   std::vector<float> an(static_cast<size_t>(T * D)), lau(static_cast<size_t>(T * D)), o(static_cast<size_t>(T * D));
-  ops::rms_norm(a, lw.input_layernorm.data(), T, D, eps, an.data());
+  rms_norm_rows(ctx, a, lw.input_layernorm.data(), T, D, eps, an.data());
   laurel(ctx, lw, c, an.data(), T, lau.data());
   attention(ctx, lw, pl, c, as, an.data(), T, o.data());
-  ops::rms_norm(o.data(), lw.post_attention_layernorm.data(), T, D, eps, o.data());
   const float sqrt2 = static_cast<float>(std::sqrt(2.0));
   std::vector<float> h(static_cast<size_t>(T * D));  // h1, then h2
-  for (int64_t i = 0; i < T * D; ++i) h[i] = ((a[i] + o[i]) + lau[i]) / sqrt2;
-
   std::vector<float> x(static_cast<size_t>(T * D)), f(static_cast<size_t>(T * D));
-  ops::rms_norm(h.data(), lw.pre_feedforward_layernorm.data(), T, D, eps, x.data());
+  for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
+    ops::rms_norm(&o[t0 * D], lw.post_attention_layernorm.data(), t1 - t0, D, eps, &o[t0 * D]);
+    for (int64_t i = t0 * D; i < t1 * D; ++i) h[i] = ((a[i] + o[i]) + lau[i]) / sqrt2;
+    ops::rms_norm(&h[t0 * D], lw.pre_feedforward_layernorm.data(), t1 - t0, D, eps, &x[t0 * D]);
+  });
   mlp(ctx, lw, pl, x.data(), T, D, f.data());
-  ops::rms_norm(f.data(), lw.post_feedforward_layernorm.data(), T, D, eps, f.data());
-  for (int64_t i = 0; i < T * D; ++i) h[i] += f[i];
+  for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
+    ops::rms_norm(&f[t0 * D], lw.post_feedforward_layernorm.data(), t1 - t0, D, eps, &f[t0 * D]);
+    for (int64_t i = t0 * D; i < t1 * D; ++i) h[i] += f[i];
+  });
 
   altup_correct(ctx, lw, c, pred.data(), h.data(), T, X);
   inject_per_layer_input(ctx, lw, c, pli_l, pli_stride, X, T);

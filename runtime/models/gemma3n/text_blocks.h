@@ -1,15 +1,31 @@
 // The blocks of one Gemma 3n decoder step, one function each (internal to the text model).
 // Shapes: T tokens, D hidden, N AltUp streams, P per-layer-input dim, F FFN width.
 #pragma once
+#include <algorithm>
+#include <functional>
 #include <span>
 #include <vector>
 
 #include "runtime/core/threading.h"
+#include "runtime/kernels/ops.h"
 #include "runtime/kv/kv_cache.h"
 #include "runtime/models/gemma3n/layer_plan.h"
 #include "runtime/models/gemma3n/text_weights.h"
 
 namespace gs::runtime::gemma3n {
+
+// fn(t0, t1) over ranges of the T rows of a step: split across the threads for prefill chunks
+// (the per-row work between matmuls ran on one core and left the other idle, ~15 % of a 512-row
+// prefill), inline for decode steps.
+inline void for_rows(const ComputeContext& ctx, int64_t T, const std::function<void(int64_t, int64_t)>& fn) {
+  ctx.parallel_for(T, std::max<int64_t>(4, T / (2 * ctx.num_threads())), fn);
+}
+
+// RMSNorm of rows [T, dim] (ops::rms_norm) split by for_rows. In place allowed.
+inline void rms_norm_rows(const ComputeContext& ctx, const float* x, const float* w, int64_t T, int64_t dim, float eps,
+                          float* y) {
+  for_rows(ctx, T, [&](int64_t t0, int64_t t1) { ops::rms_norm(x + t0 * dim, w, t1 - t0, dim, eps, y + t0 * dim); });
+}
 
 struct Segment {       // the rows of one sequence inside the step
   int seq = 0, row_begin = 0, row_end = 0, start_pos = 0;

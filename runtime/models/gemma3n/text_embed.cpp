@@ -31,13 +31,15 @@ float rms(const float* x, int64_t n) {
 void magnitude_matched(const ComputeContext& ctx, const WeightView& proj, const float* X, const float* target_rows,
                        int64_t T, int64_t D, float* Y) {
   matmul(ctx, proj, X, T, Y);
-  for (int64_t t = 0; t < T; ++t) {
-    const float target = rms(target_rows + t * D, D);
-    double s = 0;
-    for (int64_t i = 0; i < D; ++i) s += static_cast<double>(Y[t * D + i]) * Y[t * D + i];
-    const float m = std::sqrt(std::max(static_cast<float>(s / static_cast<double>(D)), 1e-5f));
-    for (int64_t i = 0; i < D; ++i) Y[t * D + i] = Y[t * D + i] * target / m;
-  }
+  for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const float target = rms(target_rows + t * D, D);
+      double s = 0;
+      for (int64_t i = 0; i < D; ++i) s += static_cast<double>(Y[t * D + i]) * Y[t * D + i];
+      const float m = std::sqrt(std::max(static_cast<float>(s / static_cast<double>(D)), 1e-5f));
+      for (int64_t i = 0; i < D; ++i) Y[t * D + i] = Y[t * D + i] * target / m;
+    }
+  });
 }
 
 }  // namespace
@@ -73,21 +75,26 @@ void per_layer_inputs(const ComputeContext& ctx, const TextWeights& w, const Tex
   const float proj_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(D)));
   const float input_scale = static_cast<float>(1.0 / std::sqrt(2.0));
   const float ple_scale = static_cast<float>(std::sqrt(static_cast<double>(P)));
-  std::vector<float> raw(static_cast<size_t>(L * P));
+  // The PLE rows are read on this thread (the table's hot-row cache is not shared), the rest
+  // split by rows.
+  std::vector<float> raw(static_cast<size_t>(T * L * P));
   for (int64_t t = 0; t < T; ++t) {
     // Multimodal ids have no PLE row: HF uses the pad row (id 0) for them.
     const int32_t id = tokens[t] < w.ple->vocab() && tokens[t] >= 0 ? tokens[t] : 0;
-    w.ple->read_row(id, raw.data());
-    for (int64_t j = 0; j < Lp; ++j) {
-      const int slot = plan.layers[j].layer;
-      float* p = proj.data() + (t * L + slot) * P;
-      for (int64_t i = 0; i < P; ++i) p[i] *= proj_scale;
-      ops::rms_norm(p, w.per_layer_projection_norm.data(), 1, P, static_cast<float>(c.rms_norm_eps), p);
-      float* out = pli + (t * Lp + j) * P;
-      const float* r = raw.data() + slot * P;
-      for (int64_t i = 0; i < P; ++i) out[i] = (p[i] + r[i] * ple_scale) * input_scale;
-    }
+    w.ple->read_row(id, &raw[t * L * P]);
   }
+  for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t)
+      for (int64_t j = 0; j < Lp; ++j) {
+        const int slot = plan.layers[j].layer;
+        float* p = proj.data() + (t * L + slot) * P;
+        for (int64_t i = 0; i < P; ++i) p[i] *= proj_scale;
+        ops::rms_norm(p, w.per_layer_projection_norm.data(), 1, P, static_cast<float>(c.rms_norm_eps), p);
+        float* out = pli + (t * Lp + j) * P;
+        const float* r = &raw[(t * L + slot) * P];
+        for (int64_t i = 0; i < P; ++i) out[i] = (p[i] + r[i] * ple_scale) * input_scale;
+      }
+  });
 }
 
 void altup_init(const ComputeContext& ctx, const TextWeights& w, const TextConfig& c, const float* e, int64_t T,
