@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "runtime/kernels/isa.h"
+#include "runtime/kernels/ops.h"
 #include "runtime/kernels/quant.h"
 #include "runtime/kernels/quant_kernels.h"
 
@@ -68,7 +69,7 @@ void transposed_range(const WeightView& wt, std::span<const int32_t> rows, int64
       for (int64_t i = 0; i < n; ++i)
         for (int64_t k = k0; k < k1; ++k) {
           const float a = h[i * hs + k];
-          if (a != 0.f) cblas_saxpy(static_cast<int>(len), a, tile.data() + (k - k0) * len, 1, y + i * ys + c0, 1);
+          if (a != 0.f) ops::axpy(a, tile.data() + (k - k0) * len, y + i * ys + c0, len);
         }
     } else {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(n), static_cast<int>(len),
