@@ -82,7 +82,7 @@ double time_decode(const LoadedModel& lm, int steps, int parallel) {
 int cmd_bench(int argc, char** argv) {
   CLI::App app{"Prefill and decode throughput (llama-bench protocol: warm-up, repetitions, medians)"};
   ModelOptions mo;
-  int p = 512, n = 128, reps = 3, parallel = 1, chunk = 512;
+  int p = 512, n = 128, reps = 3, parallel = 1, chunk = 256;  // chunk: the engine default
   bool json = false;
   add_model_options(app, &mo);
   app.add_option("-p,--n-prompt", p, "prompt tokens for the prefill test (0: skip)")->capture_default_str();

@@ -40,7 +40,7 @@ struct SizeOption {
 struct LoadSnapshot {
   int active_decoders = 0;            // sequences decoding now
   int64_t pending_prompt_tokens = 0;  // prompt tokens queued ahead of a new request
-  int chunk = 512;                    // prompt rows per step
+  int chunk = 256;                    // prompt rows per step
 };
 
 struct SizeChoice {

@@ -23,7 +23,9 @@ struct EngineOptions {
   int max_batch = 8;              // sequences decoded together
   int max_queue = 64;             // waiting requests before submit() answers kResourceExhausted
   int max_context = 32768;
-  int prefill_chunk = 512;
+  // Rows of a prompt per step. 256 prefills as fast as 512 (E2B q4 pp512: 66.7-68.5 tok/s vs
+  // 67.2) with half the transient activations (peak RSS 1.50 GiB instead of 1.59).
+  int prefill_chunk = 256;
   std::string default_size;       // MatFormer size id used without a budget ("" = full model)
   int64_t memory_budget_bytes = 0;  // weights + KV cache; 0 = unlimited
   MediaOptions media;               // which modalities may load, preloading, idle unload

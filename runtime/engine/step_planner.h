@@ -17,7 +17,7 @@ struct StepItem {
 };
 
 struct StepPlanOptions {
-  int token_budget = 512;       // rows per step (prefill chunk size) when nobody is decoding
+  int token_budget = 256;       // rows per step (prefill chunk size) when nobody is decoding
   // Rows per step while streams are decoding: a step with a 512-token chunk takes ~15 s on two
   // cores (E2B q4), during which every running stream waits. 128-row chunks cap that wait near
   // 4 s and keep 90 % of the prefill rate (measured pp256: chunk 64 28.0, 128 33.8, 512 37.4 tok/s).
