@@ -28,9 +28,7 @@ void axpy_scalar(float alpha, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
 
-}  // namespace detail
-
-void rms_norm(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y) {
+void rms_norm_scalar(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * dim;
     float* yr = y + r * dim;
@@ -44,6 +42,14 @@ void rms_norm(const float* x, const float* w, int64_t rows, int64_t dim, float e
     }
   }
 }
+}  // namespace detail
+
+void rms_norm(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y) {
+  if (has_avx2_fma_f16c()) detail::rms_norm_avx2(x, w, rows, dim, eps, y);
+  else detail::rms_norm_scalar(x, w, rows, dim, eps, y);
+}
+
+
 
 float gelu_tanh(float x) {
   constexpr float kC = 0.7978845608028654f;  // sqrt(2/pi)

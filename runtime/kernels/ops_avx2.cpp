@@ -3,6 +3,7 @@
 // through libm's tanhf; dot/axpy are the attention inner loops.
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstdint>
 
 #include "runtime/kernels/ops_kernels.h"
@@ -92,6 +93,38 @@ void axpy_avx2(float alpha, const float* x, float* y, int64_t n) {
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(a, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
   for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
+// The sum of squares stays in double like the scalar version (four double lanes per half of a
+// float vector); it ran as a scalar loop, ~1 % of decode on the thread the other one waits for.
+void rms_norm_avx2(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * dim;
+    float* yr = y + r * dim;
+    __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+    int64_t i = 0;
+    for (; i + 8 <= dim; i += 8) {
+      const __m256 v = _mm256_loadu_ps(xr + i);
+      const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+      a0 = _mm256_fmadd_pd(lo, lo, a0);
+      a1 = _mm256_fmadd_pd(hi, hi, a1);
+    }
+    alignas(32) double parts[4];
+    _mm256_store_pd(parts, _mm256_add_pd(a0, a1));
+    double ss = (parts[0] + parts[1]) + (parts[2] + parts[3]);
+    for (; i < dim; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+    const float inv = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(dim)) + eps);
+    const __m256 vi = _mm256_set1_ps(inv);
+    i = 0;
+    if (w) {
+      for (; i + 8 <= dim; i += 8)
+        _mm256_storeu_ps(yr + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(xr + i), vi), _mm256_loadu_ps(w + i)));
+      for (; i < dim; ++i) yr[i] = xr[i] * inv * w[i];
+    } else {
+      for (; i + 8 <= dim; i += 8) _mm256_storeu_ps(yr + i, _mm256_mul_ps(_mm256_loadu_ps(xr + i), vi));
+      for (; i < dim; ++i) yr[i] = xr[i] * inv;
+    }
+  }
 }
 
 }  // namespace gs::runtime::ops::detail

@@ -6,6 +6,8 @@
 namespace gs::runtime::ops::detail {
 
 void gelu_tanh_scalar(float* x, int64_t n);
+void rms_norm_scalar(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y);
+void rms_norm_avx2(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y);
 void softcap_scalar(float* x, int64_t n, float cap);
 void softcap_avx2(float* x, int64_t n, float cap);
 float dot_scalar(const float* a, const float* b, int64_t n);

@@ -61,5 +61,27 @@ TEST(OpsAvx2, DotAndAxpyMatchScalar) {
   }
 }
 
+// Same double-precision sum of squares, summed in another order: at most a float ulp or two apart.
+TEST(OpsAvx2, RmsNormMatchesScalar) {
+  if (!has_avx2_fma_f16c()) GTEST_SKIP() << "no AVX2 on this CPU";
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd;
+  for (int dim : {1, 7, 8, 9, 64, 256, 2051}) {
+    const int rows = 3;
+    std::vector<float> x(static_cast<size_t>(rows * dim)), w(static_cast<size_t>(dim));
+    for (auto& v : x) v = nd(rng) * 10.f;
+    for (auto& v : w) v = nd(rng);
+    for (const float* wp : {static_cast<const float*>(w.data()), static_cast<const float*>(nullptr)}) {
+      std::vector<float> a(x.size()), b(x.size());
+      detail::rms_norm_avx2(x.data(), wp, rows, dim, 1e-6f, a.data());
+      detail::rms_norm_scalar(x.data(), wp, rows, dim, 1e-6f, b.data());
+      for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], b[i], 3e-7 * (1 + std::fabs(b[i]))) << "dim " << dim;
+      std::vector<float> c = x;  // in place
+      detail::rms_norm_avx2(c.data(), wp, rows, dim, 1e-6f, c.data());
+      EXPECT_EQ(c, a);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace gs::runtime::ops
