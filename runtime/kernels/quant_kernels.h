@@ -3,6 +3,7 @@
 // only be called when has_avx2_fma_f16c() holds.
 #pragma once
 #include <cstdint>
+#include <span>
 
 #include "runtime/kernels/matmul.h"
 #include "runtime/kernels/quant.h"
@@ -58,6 +59,11 @@ inline void int8_matmul_rows_avx2(const WeightView& w, int64_t r0, int64_t r1, c
   if (w.format == WeightFormat::kQ4) q4_matmul_rows_i8_avx2(w, r0, r1, acts, n, y, ys);
   else q8_matmul_rows_i8_avx2(w, r0, r1, acts, n, y, ys);
 }
+
+// y[c0, c1) = sum_k h[k] · Wt[rows[k], c0:c1) for a kQ4 or kQ8 weight stored transposed, one
+// activation row; c0 and c1 are whole blocks (sparse down projection, decode).
+void transposed_rows_avx2(const WeightView& wt, std::span<const int32_t> rows, const float* h, int64_t c0, int64_t c1,
+                          float* y);
 
 void quantize_row_scalar(WeightFormat f, const float* src, int64_t cols, uint8_t* dst);
 void dequantize_row_scalar(WeightFormat f, const uint8_t* src, int64_t cols, float* dst);

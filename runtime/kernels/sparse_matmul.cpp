@@ -56,6 +56,10 @@ void gather_range(const WeightView& w, std::span<const int32_t> rows, int64_t k0
 void transposed_range(const WeightView& wt, std::span<const int32_t> rows, int64_t c0, int64_t c1, const float* h,
                       int64_t n, int64_t hs, float* y, int64_t ys) {
   const int64_t len = c1 - c0, K = static_cast<int64_t>(rows.size());
+  if (n <= 4 && (wt.format == WeightFormat::kQ4 || wt.format == WeightFormat::kQ8) && has_avx2_fma_f16c()) {
+    for (int64_t i = 0; i < n; ++i) quant_detail::transposed_rows_avx2(wt, rows, h + i * hs, c0, c1, y + i * ys);
+    return;
+  }
   for (int64_t i = 0; i < n; ++i) std::fill(y + i * ys + c0, y + i * ys + c1, 0.f);
   // Tiles of kt rows widened to f32; small n: one axpy per (row, activation) pair, large n: sgemm
   // (deep tiles: fewer partial sums through y, closer to the dense product's rounding).
