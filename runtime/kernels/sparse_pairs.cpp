@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "runtime/kernels/isa.h"
 #include "runtime/kernels/ops.h"
 #include "runtime/kernels/quant.h"
+#include "runtime/kernels/quant_kernels.h"
 #include "runtime/kernels/sparse_matmul.h"
 
 namespace gs::runtime {
@@ -29,14 +31,37 @@ NeuronTokens positive_pairs(const float* a, int64_t T, int64_t F, int64_t a_stri
   return nt;
 }
 
+namespace {
+
+int32_t max_token(const NeuronTokens& nt) { return *std::max_element(nt.token.begin(), nt.token.end()); }
+
+}  // namespace
+
 void matmul_pairs(const ComputeContext& ctx, const WeightView& w, const NeuronTokens& nt, const float* x,
                   int64_t x_stride, float* val) {
   const auto K = static_cast<int64_t>(nt.rows.size());
   if (K == 0) return;
-  // Each neuron's row is widened to f32 once and dotted with its tokens' activations in f32: with
-  // a few dozen tokens per row the int8 kernels' activation quantization would cost more than
-  // the products (and f32 is the more exact of the two).
   const int64_t grain = std::max<int64_t>(16, K / (ctx.num_threads() * 8));
+  if (quant_detail::uses_int8_acts(w.format, w.cols, 1) && has_avx2_fma_f16c()) {
+    // q4/q8: the chunk's activations quantized once, then each pair through the int8 decode
+    // kernel (one weight row, one activation row; the row stays in L1 for its tokens). Twice the
+    // speed of widening the row and dotting in f32, and the dense product's own rounding.
+    const quant_detail::ActBlocks acts = quant_detail::quantize_acts_shared(ctx, x, nt.nnz() ? max_token(nt) + 1 : 0, x_stride, w.cols);
+    const int64_t ablocks = w.cols / kQ4Block;
+    ctx.parallel_for(K, grain, [&](int64_t k0, int64_t k1) {
+      for (int64_t k = k0; k < k1; ++k) {
+        const WeightView row{w.format, 1, w.cols, w.row_bytes, w.data + static_cast<size_t>(nt.rows[k]) * w.row_bytes};
+        for (int32_t j = nt.start[k]; j < nt.start[k + 1]; ++j) {
+          const int64_t t = nt.token[j];
+          const quant_detail::ActBlocks at{acts.q + t * w.cols, acts.d + t * ablocks, acts.s + t * ablocks};
+          quant_detail::int8_matmul_rows_avx2(row, 0, 1, at, 1, val + j, 1);
+        }
+      }
+    });
+    return;
+  }
+  // Other formats: each neuron's row is widened to f32 once and dotted with its tokens'
+  // activations.
   ctx.parallel_for(K, grain, [&](int64_t k0, int64_t k1) {
     thread_local std::vector<float> row;
     row.resize(static_cast<size_t>(w.cols));
@@ -73,6 +98,14 @@ void matmul_transposed_pairs(const ComputeContext& ctx, const WeightView& wt, co
 }
 
 void matmul_pairs_reference(const WeightView& w, const NeuronTokens& nt, const float* x, int64_t x_stride, float* val) {
+  if (quant_detail::uses_int8_acts(w.format, w.cols, 1)) {  // the same rule as the optimised path
+    for (size_t k = 0; k < nt.rows.size(); ++k) {
+      const WeightView row{w.format, 1, w.cols, w.row_bytes, w.data + static_cast<size_t>(nt.rows[k]) * w.row_bytes};
+      for (int32_t j = nt.start[k]; j < nt.start[k + 1]; ++j)
+        quant_matmul_rows_reference(w.format, row, 0, 1, x + nt.token[j] * x_stride, 1, x_stride, val + j, 1);
+    }
+    return;
+  }
   std::vector<float> row(static_cast<size_t>(w.cols));
   for (size_t k = 0; k < nt.rows.size(); ++k) {
     weight_row_to_f32(w, nt.rows[k], row.data());

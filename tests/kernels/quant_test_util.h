@@ -1,5 +1,7 @@
 // Shared helpers of the kernel tests: deterministic random data and quantized weight buffers.
 #pragma once
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -36,6 +38,23 @@ inline QuantWeight make_weight(runtime::WeightFormat f, const std::vector<float>
   for (int64_t r = 0; r < rows; ++r) runtime::quantize_row(f, w.data() + r * cols, cols, q.bytes.data() + r * rb);
   q.view = runtime::WeightView{f, rows, cols, rb, q.bytes.data()};
   return q;
+}
+
+// How far a dot product of row r with x may move when x is rounded to int8 blocks of 64 (the
+// kernels' activation format): half a step per element, sum over blocks of sum|w| · max|x| / 254.
+inline double int8_act_bound(const runtime::WeightView& w, int64_t r, const float* x) {
+  std::vector<float> row(static_cast<size_t>(w.cols));
+  runtime::dequantize_row(w.format, w.data + static_cast<size_t>(r) * w.row_bytes, w.cols, row.data());
+  double bound = 0;
+  for (int64_t b = 0; b < w.cols; b += runtime::kQ4Block) {
+    double wsum = 0, xmax = 0;
+    for (int64_t c = b; c < b + runtime::kQ4Block; ++c) {
+      wsum += std::fabs(row[c]);
+      xmax = std::max(xmax, std::fabs(static_cast<double>(x[c])));
+    }
+    bound += wsum * xmax / 254.0;
+  }
+  return bound;
 }
 
 }  // namespace gs::test

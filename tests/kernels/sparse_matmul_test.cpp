@@ -33,21 +33,6 @@ double max_abs(const std::vector<float>& v) {
   return m;
 }
 
-double int8_act_bound(const WeightView& w, int64_t r, const float* x) {
-  std::vector<float> row(static_cast<size_t>(w.cols));
-  dequantize_row(w.format, w.data + static_cast<size_t>(r) * w.row_bytes, w.cols, row.data());
-  double bound = 0;
-  for (int64_t b = 0; b < w.cols; b += kQ4Block) {
-    double wsum = 0, xmax = 0;
-    for (int64_t c = b; c < b + kQ4Block; ++c) {
-      wsum += std::fabs(row[c]);
-      xmax = std::max(xmax, std::fabs(static_cast<double>(x[c])));
-    }
-    bound += wsum * xmax / 254.0;
-  }
-  return bound;
-}
-
 TEST(SparseMatmul, GatherEqualsDenseRowsForEveryFormat) {
   ComputeContext ctx(2);
   const int64_t rows = 320, cols = 256;
@@ -70,7 +55,7 @@ TEST(SparseMatmul, GatherEqualsDenseRowsForEveryFormat) {
           // Against the f32-activation reference: q4 (and q8 at decode sizes) round activations to int8 blocks
           // of 64, off by at most half a step each: sum over blocks of sum|w| · max|x| / 254.
           const bool int8 = f == WeightFormat::kQ4 || (f == WeightFormat::kQ8 && n <= 32);
-          const double tol = int8 ? int8_act_bound(w.view, subset[k], x.data() + i * cols) : 0.0;
+          const double tol = int8 ? test::int8_act_bound(w.view, subset[k], x.data() + i * cols) : 0.0;
           ASSERT_NEAR(g, r, tol + 1e-4 + 1e-4 * std::fabs(r)) << weight_format_name(f) << " n=" << n;
         }
     }

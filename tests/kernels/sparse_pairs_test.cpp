@@ -58,9 +58,22 @@ TEST(SparsePairs, ProductsMatchReferenceForEveryFormat) {
       std::vector<float> got(static_cast<size_t>(nt.nnz()), NAN), ref(got.size());
       matmul_pairs(ctx, w.view, nt, x.data(), D, got.data());
       matmul_pairs_reference(w.view, nt, x.data(), D, ref.data());
-      // f32 products of the same widened weights: summation order only.
+      // The same products (q4/q8: the same int8 activation blocks) in another summation order.
       for (size_t j = 0; j < got.size(); ++j)
         ASSERT_NEAR(got[j], ref[j], 1e-5 * std::sqrt(static_cast<double>(D))) << weight_format_name(f) << " T=" << T;
+      // And against the f32 activations: q4/q8 within the rounding of those blocks.
+      if (f == WeightFormat::kQ4 || f == WeightFormat::kQ8) {
+        size_t j = 0;
+        for (size_t k = 0; k < nt.rows.size(); ++k)
+          for (; j < static_cast<size_t>(nt.start[k + 1]); ++j) {
+            const float* xt = x.data() + nt.token[j] * D;
+            std::vector<float> row(static_cast<size_t>(D));
+            weight_row_to_f32(w.view, nt.rows[k], row.data());
+            double exact = 0;
+            for (int64_t c = 0; c < D; ++c) exact += static_cast<double>(xt[c]) * row[c];
+            ASSERT_NEAR(got[j], exact, test::int8_act_bound(w.view, nt.rows[k], xt) + 1e-4) << weight_format_name(f);
+          }
+      }
 
       std::vector<float> y(static_cast<size_t>(T * D), NAN), yref(y.size());
       matmul_transposed_pairs(ctx, w.view, nt, got.data(), T, y.data(), D);
