@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include <cblas.h>
 
@@ -62,44 +63,80 @@ struct KvRows {
 constexpr int64_t kTiledMinRows = 16;
 constexpr int64_t kQueryTile = 32;  // tokens; times the GQA group in rows of the score tile
 
+// Scratch of one tiled-attention task (thread_local: sized by the tile, never by the context).
+struct TileScratch {
+  std::vector<float> Q, K, V, S, O, m;
+  std::vector<double> l;
+};
+
+// Keys are taken in blocks of kKeyBlock with a running (online) softmax, so a tile's buffers stay
+// ~1.3 MB whatever the context (32k keys at once would be 80 MB per thread).
+constexpr int kKeyBlock = 512;
+
+// S[rows, nb] of key block [k0, k0 + nb) -> probabilities relative to each row's running max;
+// rescales the row's O and running sum when the max grows. Keys a row may not see get 0.
+void online_softmax_block(const KvRows& kr, bool sliding, int window, int group, int64_t t0, int k0, int nb,
+                          int hd, TileScratch& s) {
+  const int64_t rows = static_cast<int64_t>(s.m.size());
+  for (int64_t r = 0; r < rows; ++r) {
+    const int p = kr.as->positions[t0 + r / group];
+    const int vlo = std::max(sliding ? p - window + 1 : 0, k0) - k0, vhi = std::min(p, k0 + nb - 1) - k0;
+    float* sr = &s.S[r * nb];
+    if (vlo > vhi) {  // nothing visible in this block
+      std::fill(sr, sr + nb, 0.f);
+      continue;
+    }
+    const float mx = std::max(s.m[r], *std::max_element(sr + vlo, sr + vhi + 1));
+    const float scale = std::exp(s.m[r] - mx);  // exp(-inf) = 0 on the first visible block
+    double sum = 0;
+    for (int i = 0; i < nb; ++i) {
+      sr[i] = i >= vlo && i <= vhi ? std::exp(sr[i] - mx) : 0.f;
+      sum += sr[i];
+    }
+    s.l[r] = s.l[r] * scale + sum;
+    s.m[r] = mx;
+    if (scale != 1.f)
+      for (int d = 0; d < hd; ++d) s.O[r * hd + d] *= scale;
+  }
+}
+
 // One (segment, KV head, tile of tokens [t0, t1)) of tiled attention: the group's query rows
-// Q[(t1-t0)·group, hd] against the keys every row of the tile may see, K/V gathered into
-// contiguous [nk, hd] tiles; S = QKᵀ, masked softmax per row, O = PV.
+// Q[(t1-t0)·group, hd] against the keys the tile's rows may see, gathered block by block into
+// contiguous [nb, hd] tiles; S = QKᵀ, online softmax, O += PV, then O / l.
 void attend_tile(const TextConfig& c, const KvRows& kr, bool sliding, const float* q, int kvh, int64_t t0, int64_t t1,
                  float* attn) {
   const int H = c.num_attention_heads, hd = c.head_dim, group = H / c.num_key_value_heads;
   const int window = c.sliding_window;
   const int p0 = kr.as->positions[t0], p1 = kr.as->positions[t1 - 1];
   const int lo = sliding ? std::max(0, p0 - window + 1) : 0;
-  const int nk = p1 - lo + 1;
   const int64_t rows = (t1 - t0) * group;
-  thread_local std::vector<float> Q, K, V, S, O;
-  Q.resize(static_cast<size_t>(rows * hd));
-  K.resize(static_cast<size_t>(nk) * hd);
-  V.resize(static_cast<size_t>(nk) * hd);
-  S.resize(static_cast<size_t>(rows * nk));
-  O.resize(static_cast<size_t>(rows * hd));
+  thread_local TileScratch s;
+  s.Q.resize(static_cast<size_t>(rows * hd));
+  s.K.resize(static_cast<size_t>(kKeyBlock) * hd);
+  s.V.resize(static_cast<size_t>(kKeyBlock) * hd);
+  s.S.resize(static_cast<size_t>(rows * kKeyBlock));
+  s.O.assign(static_cast<size_t>(rows * hd), 0.f);
+  s.m.assign(static_cast<size_t>(rows), -std::numeric_limits<float>::infinity());
+  s.l.assign(static_cast<size_t>(rows), 0.0);
   for (int64_t t = t0; t < t1; ++t)
-    std::memcpy(&Q[(t - t0) * group * hd], q + (t * H + kvh * group) * hd, sizeof(float) * group * hd);
-  for (int k = 0; k < nk; ++k) {
-    std::memcpy(&K[static_cast<size_t>(k) * hd], kr.key(t0, lo + k) + kvh * hd, sizeof(float) * hd);
-    std::memcpy(&V[static_cast<size_t>(k) * hd], kr.value(t0, lo + k) + kvh * hd, sizeof(float) * hd);
+    std::memcpy(&s.Q[(t - t0) * group * hd], q + (t * H + kvh * group) * hd, sizeof(float) * group * hd);
+  for (int k0 = lo; k0 <= p1; k0 += kKeyBlock) {
+    const int nb = std::min(kKeyBlock, p1 - k0 + 1);
+    for (int k = 0; k < nb; ++k) {
+      std::memcpy(&s.K[static_cast<size_t>(k) * hd], kr.key(t0, k0 + k) + kvh * hd, sizeof(float) * hd);
+      std::memcpy(&s.V[static_cast<size_t>(k) * hd], kr.value(t0, k0 + k) + kvh * hd, sizeof(float) * hd);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), nb, hd, 1.f, s.Q.data(), hd,
+                s.K.data(), hd, 0.f, s.S.data(), nb);
+    online_softmax_block(kr, sliding, window, group, t0, k0, nb, hd, s);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), hd, nb, 1.f, s.S.data(), nb,
+                s.V.data(), hd, 1.f, s.O.data(), hd);
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), nk, hd, 1.f, Q.data(), hd, K.data(), hd,
-              0.f, S.data(), nk);
   for (int64_t r = 0; r < rows; ++r) {
-    const int p = kr.as->positions[t0 + r / group];
-    const int rlo = sliding ? std::max(0, p - window + 1) : 0;
-    float* sr = &S[r * nk];
-    // Keys outside [rlo, p] get probability zero; the softmax runs over the visible span only.
-    std::fill(sr, sr + (rlo - lo), 0.f);
-    std::fill(sr + (p - lo + 1), sr + nk, 0.f);
-    ops::softmax(sr + (rlo - lo), p - rlo + 1);
+    const float inv = static_cast<float>(1.0 / s.l[r]);
+    const int64_t t = t0 + r / group, h = kvh * group + r % group;
+    for (int d = 0; d < hd; ++d) attn[(t * H + h) * hd + d] = s.O[r * hd + d] * inv;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), hd, nk, 1.f, S.data(), nk, V.data(),
-              hd, 0.f, O.data(), hd);
-  for (int64_t t = t0; t < t1; ++t)
-    std::memcpy(attn + (t * H + kvh * group) * hd, &O[(t - t0) * group * hd], sizeof(float) * group * hd);
 }
 
 // q[T, H, hd] -> attn[T, H, hd], tasks of (segment, KV head, query tile).
