@@ -6,17 +6,13 @@
 #include <cmath>
 #include <cstdint>
 
+#include "runtime/kernels/avx2_util.h"
 #include "runtime/kernels/ops_kernels.h"
 
 namespace gs::runtime::ops::detail {
 namespace {
 
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
+using avx2::hsum;
 
 // e^x for x <= 0 (Cody-Waite range reduction, degree-6 polynomial on [-ln2/2, ln2/2]; relative
 // error ~2 ulp); x below -87 gives 0.

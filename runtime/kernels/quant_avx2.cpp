@@ -10,17 +10,15 @@
 
 #include "runtime/core/dtype.h"
 
+#include "runtime/kernels/avx2_util.h"
 #include "runtime/kernels/quant.h"
 #include "runtime/kernels/quant_kernels.h"
 
 namespace gs::runtime::quant_detail {
 namespace {
 
-inline float load_f16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return _cvtsh_ss(v);
-}
+using avx2::hsum;
+using avx2::load_f16;
 
 inline __m256 bf16x8_to_f32(const uint8_t* p) {
   const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -29,13 +27,6 @@ inline __m256 bf16x8_to_f32(const uint8_t* p) {
 
 inline __m256 i8x8_to_f32(const uint8_t* p) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
-}
-
-inline float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
 }
 
 // Each format widens a block of kCols weights in chunks of 8 (columns 8j .. 8j+7). The

@@ -6,22 +6,27 @@
 
 #include <cstring>
 
+#include "runtime/kernels/avx2_util.h"
 #include "runtime/kernels/quant.h"
 #include "runtime/kernels/quant_kernels.h"
 
 namespace gs::runtime::quant_detail {
 namespace {
 
-inline float f16_at(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, 2);
-  return _cvtsh_ss(v);
-}
+using avx2::load_f16;
 
 // The rows are scattered (one per active neuron), so the hardware prefetcher cannot see them
 // coming: each block is requested this many rows ahead (its last byte: the first usually shares a
 // line with the previous block, already loaded).
 constexpr size_t kAhead = 8;
+
+inline void prefetch_ahead(const WeightView& wt, std::span<const int32_t> rows, size_t k, int64_t cb,
+                           size_t block_bytes) {
+  if (k + kAhead < rows.size())
+    _mm_prefetch(reinterpret_cast<const char*>(wt.data + static_cast<size_t>(rows[k + kAhead]) * wt.row_bytes +
+                                               cb * block_bytes + block_bytes - 1),
+                 _MM_HINT_T0);
+}
 
 // 16 unsigned bytes -> two vectors of 8 floats.
 inline void u8x16_to_f32(__m128i b, __m256& f0, __m256& f1) {
@@ -36,15 +41,12 @@ void q4_block_column(const WeightView& wt, std::span<const int32_t> rows, const 
   for (auto& a : acc) a = _mm256_setzero_ps();
   float msum = 0.f;
   for (size_t k = 0; k < rows.size(); ++k) {
-    if (k + kAhead < rows.size())
-      _mm_prefetch(reinterpret_cast<const char*>(wt.data + static_cast<size_t>(rows[k + kAhead]) * wt.row_bytes +
-                                                 cb * kQ4BlockBytes + 35),
-                   _MM_HINT_T0);
+    prefetch_ahead(wt, rows, k, cb, kQ4BlockBytes);
     const float a = h[k];
     if (a == 0.f) continue;
     const uint8_t* blk = wt.data + static_cast<size_t>(rows[k]) * wt.row_bytes + cb * kQ4BlockBytes;
-    const __m256 ad = _mm256_set1_ps(a * f16_at(blk));
-    msum += a * f16_at(blk + 2);
+    const __m256 ad = _mm256_set1_ps(a * load_f16(blk));
+    msum += a * load_f16(blk + 2);
     const __m256i qs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 4));
     const __m256i lo = _mm256_and_si256(qs, mask), hi = _mm256_and_si256(_mm256_srli_epi16(qs, 4), mask);
     __m256 f[8];  // columns 0-31 from the low nibbles, 32-63 from the high ones
@@ -63,14 +65,11 @@ void q8_block_column(const WeightView& wt, std::span<const int32_t> rows, const 
   __m256 acc[4];
   for (auto& a : acc) a = _mm256_setzero_ps();
   for (size_t k = 0; k < rows.size(); ++k) {
-    if (k + kAhead < rows.size())
-      _mm_prefetch(reinterpret_cast<const char*>(wt.data + static_cast<size_t>(rows[k + kAhead]) * wt.row_bytes +
-                                                 cb * kQ8BlockBytes + 33),
-                   _MM_HINT_T0);
+    prefetch_ahead(wt, rows, k, cb, kQ8BlockBytes);
     const float a = h[k];
     if (a == 0.f) continue;
     const uint8_t* blk = wt.data + static_cast<size_t>(rows[k]) * wt.row_bytes + cb * kQ8BlockBytes;
-    const __m256 ad = _mm256_set1_ps(a * f16_at(blk));
+    const __m256 ad = _mm256_set1_ps(a * load_f16(blk));
     for (int j = 0; j < 4; ++j) {
       __m128i b;
       std::memcpy(&b, blk + 2 + 8 * j, 8);

@@ -70,7 +70,7 @@ struct TileScratch {
 };
 
 // Keys are taken in blocks of kKeyBlock with a running (online) softmax, so a tile's buffers stay
-// ~1.3 MB whatever the context (32k keys at once would be 80 MB per thread).
+// ~1.5 MB whatever the context (32k keys at once would be 80 MB per thread).
 constexpr int kKeyBlock = 512;
 
 // S[rows, nb] of key block [k0, k0 + nb) -> probabilities relative to each row's running max;
