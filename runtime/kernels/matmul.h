@@ -33,6 +33,8 @@ struct WeightView {
   WeightView first_rows(int64_t n) const;
   // Leading `n` input columns (MatFormer down_proj slices); quantized formats need whole blocks.
   WeightView first_cols(int64_t n) const;
+  // Row r alone, as a one-row weight (the sparse paths' gathered rows).
+  WeightView row(int64_t r) const { return {format, 1, cols, row_bytes, data + static_cast<size_t>(r) * row_bytes}; }
   bool empty() const { return data == nullptr; }
   size_t bytes() const { return row_bytes * static_cast<size_t>(rows); }
 };

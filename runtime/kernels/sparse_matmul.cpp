@@ -12,13 +12,6 @@
 #include "runtime/kernels/quant_kernels.h"
 
 namespace gs::runtime {
-namespace {
-
-WeightView one_row(const WeightView& w, int64_t r) {
-  return WeightView{w.format, 1, w.cols, w.row_bytes, w.data + static_cast<size_t>(r) * w.row_bytes};
-}
-
-}  // namespace
 
 void weight_row_segment_to_f32(const WeightView& w, int64_t r, int64_t c0, int64_t len, float* dst) {
   const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_bytes;
@@ -36,7 +29,7 @@ namespace {
 void gather_range(const WeightView& w, std::span<const int32_t> rows, int64_t k0, int64_t k1, const float* x,
                   int64_t n, int64_t xs, float* y, int64_t ys, const quant_detail::ActBlocks* acts) {
   if (acts) {
-    for (int64_t k = k0; k < k1; ++k) quant_detail::int8_matmul_rows_avx2(one_row(w, rows[k]), 0, 1, *acts, n, y + k, ys);
+    for (int64_t k = k0; k < k1; ++k) quant_detail::int8_matmul_rows_avx2(w.row(rows[k]), 0, 1, *acts, n, y + k, ys);
     return;
   }
   if (w.format == WeightFormat::kF32 || n > quant_detail::kFusedMaxN) {
@@ -49,7 +42,7 @@ void gather_range(const WeightView& w, std::span<const int32_t> rows, int64_t k0
                 y + k0, static_cast<int>(ys));
     return;
   }
-  for (int64_t k = k0; k < k1; ++k) quant_matmul_rows(w.format, one_row(w, rows[k]), 0, 1, x, n, xs, y + k, ys);
+  for (int64_t k = k0; k < k1; ++k) quant_matmul_rows(w.format, w.row(rows[k]), 0, 1, x, n, xs, y + k, ys);
 }
 
 // Output columns [c0, c1) of the transposed product on one thread.

@@ -31,12 +31,6 @@ NeuronTokens positive_pairs(const float* a, int64_t T, int64_t F, int64_t a_stri
   return nt;
 }
 
-namespace {
-
-int32_t max_token(const NeuronTokens& nt) { return *std::max_element(nt.token.begin(), nt.token.end()); }
-
-}  // namespace
-
 void matmul_pairs(const ComputeContext& ctx, const WeightView& w, const NeuronTokens& nt, const float* x,
                   int64_t x_stride, float* val) {
   const auto K = static_cast<int64_t>(nt.rows.size());
@@ -45,12 +39,14 @@ void matmul_pairs(const ComputeContext& ctx, const WeightView& w, const NeuronTo
   if (quant_detail::uses_int8_acts(w.format, w.cols, 1) && has_avx2_fma_f16c()) {
     // q4/q8: the chunk's activations quantized once, then each pair through the int8 decode
     // kernel (one weight row, one activation row; the row stays in L1 for its tokens). Twice the
-    // speed of widening the row and dotting in f32, and the dense product's own rounding.
-    const quant_detail::ActBlocks acts = quant_detail::quantize_acts_shared(ctx, x, nt.nnz() ? max_token(nt) + 1 : 0, x_stride, w.cols);
+    // speed of widening the row and dotting in f32; q4's dense product rounds the same way.
+    // K > 0, so some token is listed: quantize up to the last one.
+    const int64_t n = *std::max_element(nt.token.begin(), nt.token.end()) + 1;
+    const quant_detail::ActBlocks acts = quant_detail::quantize_acts_shared(ctx, x, n, x_stride, w.cols);
     const int64_t ablocks = w.cols / kQ4Block;
     ctx.parallel_for(K, grain, [&](int64_t k0, int64_t k1) {
       for (int64_t k = k0; k < k1; ++k) {
-        const WeightView row{w.format, 1, w.cols, w.row_bytes, w.data + static_cast<size_t>(nt.rows[k]) * w.row_bytes};
+        const WeightView row = w.row(nt.rows[k]);
         for (int32_t j = nt.start[k]; j < nt.start[k + 1]; ++j) {
           const int64_t t = nt.token[j];
           const quant_detail::ActBlocks at{acts.q + t * w.cols, acts.d + t * ablocks, acts.s + t * ablocks};
@@ -100,9 +96,8 @@ void matmul_transposed_pairs(const ComputeContext& ctx, const WeightView& wt, co
 void matmul_pairs_reference(const WeightView& w, const NeuronTokens& nt, const float* x, int64_t x_stride, float* val) {
   if (quant_detail::uses_int8_acts(w.format, w.cols, 1)) {  // the same rule as the optimised path
     for (size_t k = 0; k < nt.rows.size(); ++k) {
-      const WeightView row{w.format, 1, w.cols, w.row_bytes, w.data + static_cast<size_t>(nt.rows[k]) * w.row_bytes};
       for (int32_t j = nt.start[k]; j < nt.start[k + 1]; ++j)
-        quant_matmul_rows_reference(w.format, row, 0, 1, x + nt.token[j] * x_stride, 1, x_stride, val + j, 1);
+        quant_matmul_rows_reference(w.format, w.row(nt.rows[k]), 0, 1, x + nt.token[j] * x_stride, 1, x_stride, val + j, 1);
     }
     return;
   }
