@@ -53,7 +53,7 @@ struct KvRows {
       const SequenceKv& kv = *as->kv[seg.seq];
       return is_key ? kv.k(src, pos) : kv.v(src, pos);
     }
-    return (is_key ? ck : cv) + (seg.row_begin + (pos - seg.start_pos)) * kvd;
+    return (is_key ? ck : cv) + (seg.kv_row + (pos - seg.start_pos)) * kvd;
   }
 };
 

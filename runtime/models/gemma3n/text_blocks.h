@@ -27,8 +27,9 @@ inline void rms_norm_rows(const ComputeContext& ctx, const float* x, const float
   for_rows(ctx, T, [&](int64_t t0, int64_t t1) { ops::rms_norm(x + t0 * dim, w, t1 - t0, dim, eps, y + t0 * dim); });
 }
 
-struct Segment {       // the rows of one sequence inside the step
+struct Segment {       // the query rows of one sequence inside the step
   int seq = 0, row_begin = 0, row_end = 0, start_pos = 0;
+  int kv_row = 0;      // row of this step's K/V (chunk_k/chunk_v) that holds position start_pos
 };
 
 // Everything attention needs besides the layer's weights.
