@@ -105,6 +105,9 @@ std::string MetricsRegistry::render(const std::optional<runtime::EngineStats>& s
   gauge(out, "gemma3n_engine_completion_tokens_total", "Tokens the engine generated.", "counter", static_cast<double>(s.completion_tokens_total));
   gauge(out, "gemma3n_prefill_tokens_per_second", "Recent prefill throughput.", "gauge", s.prefill_tokens_per_s);
   gauge(out, "gemma3n_decode_tokens_per_second", "Recent decode throughput.", "gauge", s.decode_tokens_per_s);
+  gauge(out, "gemma3n_engine_steps_total", "Forward steps the engine ran.", "counter", static_cast<double>(s.steps_total));
+  gauge(out, "gemma3n_engine_mixed_size_steps_total", "Steps that served several MatFormer sizes at once.", "counter",
+        static_cast<double>(s.mixed_size_steps));
   gauge(out, "gemma3n_kv_cache_bytes", "KV cache bytes in use.", "gauge", static_cast<double>(s.kv_bytes_in_use));
   const auto groups = [&](const char* name, const char* help, const char* type, auto value) {
     family(out, name, help, type, "group", s.groups, [&](const auto& g) { return std::make_pair(g.name, value(g)); });

@@ -317,21 +317,27 @@ void EngineImpl::emit_token(Sequence& s, int32_t tok, const TokenLogprobs& lp) {
 }
 
 void EngineImpl::run_step(int turn) {
+  // Sizes that agree on every KV role share steps (each layer's weights read once for all);
+  // others take turns.
   std::vector<SeqState> states;
-  std::map<const gemma3n::LayerPlan*, int> group_of;
+  std::vector<const gemma3n::LayerPlan*> group_rep;
   for (const auto& s : active_) {
-    const int g = group_of.emplace(s->plan, static_cast<int>(group_of.size())).first->second;
-    states.push_back({static_cast<int>(s->req.prompt.size()) - s->prefilled, g});
+    size_t g = 0;
+    while (g < group_rep.size() && !gemma3n::step_compatible(*group_rep[g], *s->plan)) ++g;
+    if (g == group_rep.size()) group_rep.push_back(s->plan);
+    states.push_back({static_cast<int>(s->req.prompt.size()) - s->prefilled, static_cast<int>(g)});
   }
   const auto items = plan_step(states, StepPlanOptions{opts_.prefill_chunk}, turn);
   if (items.empty()) return;
   gemma3n::StepBatch b;
   std::vector<SequenceKv*> kvs;
+  std::vector<const gemma3n::LayerPlan*> plans;
   std::vector<int> sampled;  // item index -> sequence index, for rows with logits
   for (const auto& it : items) {
     Sequence& s = *active_[it.seq];
     const int slot = static_cast<int>(kvs.size());
     kvs.push_back(s.kv.get());
+    plans.push_back(s.plan);
     if (!s.in_prefill()) {
       b.add(s.generated.back(), s.kv->length(), slot, true);
       sampled.push_back(it.seq);
@@ -352,8 +358,7 @@ void EngineImpl::run_step(int turn) {
   if (!b.soft_embeddings.empty()) b.soft_embeddings.resize(b.tokens.size(), nullptr);
   gemma3n::StepOutput out;
   const auto t0 = Clock::now();
-  const gemma3n::LayerPlan& plan = *active_[items[0].seq]->plan;
-  auto st = model_->forward(b, plan, kvs, &out);
+  auto st = model_->forward(b, plans, kvs, &out);
   const double dt = seconds(t0, Clock::now());
   if (!st.ok()) {
     spdlog::error("engine step failed: {}", st.error().message);
@@ -393,7 +398,15 @@ void EngineImpl::run_step(int turn) {
   const int prefill_rows = static_cast<int>(b.tokens.size()) - decode_rows;
   stats_.prompt_tokens_total += prefill_rows;
   pending_prompt_tokens_ = std::max<int64_t>(0, pending_prompt_tokens_ - prefill_rows);
-  cost_.observe(active_[items[0].seq]->model_id, decode_rows, prefill_rows, dt);
+  // A step of several sizes reads the largest one's weights: its time teaches that size.
+  const Sequence* largest = active_[items[0].seq].get();
+  for (const auto& it : items)
+    if (gemma3n::plan_effective_params(model_->text_config(), *active_[it.seq]->plan) >
+        gemma3n::plan_effective_params(model_->text_config(), *largest->plan))
+      largest = active_[it.seq].get();
+  cost_.observe(largest->model_id, decode_rows, prefill_rows, dt);
+  ++stats_.steps_total;
+  if (std::any_of(plans.begin(), plans.end(), [&](const auto* p) { return p != plans[0]; })) ++stats_.mixed_size_steps;
   stats_.completion_tokens_total += static_cast<int64_t>(sampled.size());
   if (prefill_rows > 0) stats_.prefill_tokens_per_s = prefill_rows / std::max(dt, 1e-9);
   if (decode_rows > 0) stats_.decode_tokens_per_s = decode_rows / std::max(dt, 1e-9);

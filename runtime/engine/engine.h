@@ -44,6 +44,7 @@ struct EngineStats {
   int64_t requests_total = 0, requests_active = 0, queue_depth = 0;
   int64_t prompt_tokens_total = 0, completion_tokens_total = 0;
   double prefill_tokens_per_s = 0, decode_tokens_per_s = 0;
+  int64_t steps_total = 0, mixed_size_steps = 0;       // forward steps; those serving several sizes
   int64_t kv_bytes_in_use = 0;
   std::map<std::string, int64_t> requests_by_size;   // which MatFormer size served how many
   std::vector<MediaGroupState> media;

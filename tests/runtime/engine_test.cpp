@@ -249,5 +249,41 @@ TEST(EngineSlices, CustomSliceFileIsServedAndMatchesReference) {
   EXPECT_EQ(c->finish().model, "model:tiny-slice");
 }
 
+// Requests for the full model and for its slice, running at the same time, share forward steps
+// (the two sizes agree on every KV role) and each still gets its own reference tokens.
+TEST(EngineSlices, TwoSizesShareStepsAndKeepTheirReferences) {
+  const std::string dir = test::temp_dir("slice-mixed");
+  std::ofstream(dir + "/tiny.json") << R"({"name":"tiny-slice","layers_skipped":[5,6],)"
+                                       R"("ffn_hidden_dims":[128,128,128,128,256,128,128,256]})";
+  EngineOptions o;
+  o.model_dir = test::fixture_path("gemma3n-tiny/model");
+  o.threads = 2;
+  o.custom_slices = {dir + "/tiny.json"};
+  auto e = create_engine(o);
+  std::vector<std::shared_ptr<Collector>> full, slice;
+  for (int i = 0; i < 3; ++i) {
+    full.push_back(std::make_shared<Collector>());
+    slice.push_back(std::make_shared<Collector>());
+    auto rf = greedy_request(prompt(0), 16, full.back());
+    rf.model = "model";
+    auto rs = greedy_request(prompt(0), 16, slice.back());
+    rs.model = "model:tiny-slice";
+    ASSERT_TRUE(e->submit(std::move(rf)).ok());
+    ASSERT_TRUE(e->submit(std::move(rs)).ok());
+  }
+  const auto want_full = test::load_i64("gemma3n-tiny/golden/text_greedy_tokens.npy");
+  const auto want_slice = test::load_i64("gemma3n-tiny/golden/matformer_greedy_tokens.npy");
+  for (int i = 0; i < 3; ++i) {
+    const auto f = full[i]->wait(), s = slice[i]->wait();
+    ASSERT_EQ(f.size(), want_full.size());
+    ASSERT_EQ(s.size(), want_slice.size());
+    for (size_t k = 0; k < f.size(); ++k) EXPECT_EQ(f[k], want_full[k]) << "full " << i << " step " << k;
+    for (size_t k = 0; k < s.size(); ++k) EXPECT_EQ(s[k], want_slice[k]) << "slice " << i << " step " << k;
+  }
+  const auto st = e->stats();
+  EXPECT_GT(st.mixed_size_steps, 0);
+  EXPECT_GE(st.steps_total, st.mixed_size_steps);
+}
+
 }  // namespace
 }  // namespace gs::runtime

@@ -84,8 +84,15 @@ void laurel(const ComputeContext& ctx, const LayerWeights& lw, const TextConfig&
   });
 }
 
-// g <- relu(g - (mean + std * z)) per row: keep the top (1 - sparsity) of a fitted gaussian.
-void gaussian_topk(const ComputeContext& ctx, float* g, int64_t T, int64_t F, float sparsity) {
+// Row t's FFN width: its own MatFormer size's in a step that mixes sizes, else the layer's.
+inline int64_t width_of(std::span<const int32_t> row_width, int64_t t, int64_t F) {
+  return row_width.empty() ? F : row_width[t];
+}
+
+// g <- relu(g - (mean + std * z)) per row: keep the top (1 - sparsity) of a fitted gaussian. The
+// statistics cover the row's width; the columns past it become 0.
+void gaussian_topk(const ComputeContext& ctx, float* g, int64_t T, int64_t F, float sparsity,
+                   std::span<const int32_t> row_width) {
   // z = Φ⁻¹(sparsity) = sqrt(2) erfinv(2p - 1), by Newton on erf (double) from a rational start.
   const double p = static_cast<double>(sparsity);
   double z = 0;
@@ -98,13 +105,15 @@ void gaussian_topk(const ComputeContext& ctx, float* g, int64_t T, int64_t F, fl
   for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       float* row = g + t * F;
+      const int64_t w = width_of(row_width, t, F);
       double s = 0;
-      for (int64_t i = 0; i < F; ++i) s += row[i];
-      const double mean = s / static_cast<double>(F);
+      for (int64_t i = 0; i < w; ++i) s += row[i];
+      const double mean = s / static_cast<double>(w);
       double v = 0;
-      for (int64_t i = 0; i < F; ++i) v += (row[i] - mean) * (row[i] - mean);
-      const float cutoff = static_cast<float>(mean) + static_cast<float>(std::sqrt(v / static_cast<double>(F))) * zf;
-      for (int64_t i = 0; i < F; ++i) row[i] = std::max(row[i] - cutoff, 0.0f);
+      for (int64_t i = 0; i < w; ++i) v += (row[i] - mean) * (row[i] - mean);
+      const float cutoff = static_cast<float>(mean) + static_cast<float>(std::sqrt(v / static_cast<double>(w))) * zf;
+      for (int64_t i = 0; i < w; ++i) row[i] = std::max(row[i] - cutoff, 0.0f);
+      std::fill(row + w, row + F, 0.f);
     }
   });
 }
@@ -130,12 +139,12 @@ void mlp_sparse_pairs(const ComputeContext& ctx, const LayerWeights& lw, const f
 // g[T, F] -> f[T, D].
 constexpr int64_t kPairMinTokens = 8;
 
-void mlp_sparse(const ComputeContext& ctx, const LayerWeights& lw, const PlannedLayer& pl, const float* x, int64_t T,
-                int64_t D, float* f) {
+void mlp_sparse(const ComputeContext& ctx, const LayerWeights& lw, const PlannedLayer& pl,
+                std::span<const int32_t> row_width, const float* x, int64_t T, int64_t D, float* f) {
   const int64_t F = pl.ffn_width;
   std::vector<float> g(static_cast<size_t>(T * F));
   matmul(ctx, lw.gate_proj.first_rows(F), x, T, g.data());
-  gaussian_topk(ctx, g.data(), T, F, pl.sparsity);
+  gaussian_topk(ctx, g.data(), T, F, pl.sparsity, row_width);
   if (T >= kPairMinTokens) return mlp_sparse_pairs(ctx, lw, g.data(), x, T, D, F, f);
   std::vector<int32_t> active;
   for (int64_t i = 0; i < F; ++i)
@@ -155,18 +164,22 @@ void mlp_sparse(const ComputeContext& ctx, const LayerWeights& lw, const Planned
   matmul_transposed_rows(ctx, lw.down_proj_t, active, u.data(), T, K, f, D);
 }
 
-// f[T, D] = down(gelu(topk(gate(x))) * up(x)) with the plan's FFN width (MatFormer prefix).
-void mlp(const ComputeContext& ctx, const LayerWeights& lw, const PlannedLayer& pl, const float* x, int64_t T,
-         int64_t D, float* f) {
-  if (!lw.down_proj_t.empty()) return mlp_sparse(ctx, lw, pl, x, T, D, f);
+// f[T, D] = down(gelu(topk(gate(x))) * up(x)) with the plan's FFN width (MatFormer prefix). Rows
+// of narrower sizes (row_width) run at the widest width with their extra neurons zeroed: the
+// weights are read once for all, and a zero neuron adds nothing to down.
+void mlp(const ComputeContext& ctx, const LayerWeights& lw, const PlannedLayer& pl, std::span<const int32_t> row_width,
+         const float* x, int64_t T, int64_t D, float* f) {
+  if (!lw.down_proj_t.empty()) return mlp_sparse(ctx, lw, pl, row_width, x, T, D, f);
   const int64_t F = pl.ffn_width;
   std::vector<float> g(static_cast<size_t>(T * F)), u(static_cast<size_t>(T * F));
   matmul(ctx, lw.gate_proj.first_rows(F), x, T, g.data());
-  if (pl.sparsity > 0.f) gaussian_topk(ctx, g.data(), T, F, pl.sparsity);
+  if (pl.sparsity > 0.f) gaussian_topk(ctx, g.data(), T, F, pl.sparsity, row_width);
   matmul(ctx, lw.up_proj.first_rows(F), x, T, u.data());
   for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
     ops::gelu_tanh(&g[t0 * F], (t1 - t0) * F);
     for (int64_t i = t0 * F; i < t1 * F; ++i) g[i] *= u[i];
+    if (!row_width.empty())
+      for (int64_t t = t0; t < t1; ++t) std::fill(&g[t * F + row_width[t]], &g[t * F + F], 0.f);
   });
   matmul(ctx, lw.down_proj.first_cols(F), g.data(), T, F, f, D);
 }
@@ -203,7 +216,8 @@ void inject_per_layer_input(const ComputeContext& ctx, const LayerWeights& lw, c
 }  // namespace
 
 void decoder_layer(const ComputeContext& ctx, const LayerWeights& lw, const PlannedLayer& pl, const TextConfig& c,
-                   const float* pli_l, int64_t pli_stride, const AttentionState& as, float* X, int64_t T) {
+                   const float* pli_l, int64_t pli_stride, const AttentionState& as, float* X, int64_t T,
+                   std::span<const int32_t> row_width) {
   const int64_t D = c.hidden_size, N = c.altup_num_inputs;
   const float eps = static_cast<float>(c.rms_norm_eps);
   std::vector<float> pred(static_cast<size_t>(N * T * D));
@@ -222,7 +236,7 @@ void decoder_layer(const ComputeContext& ctx, const LayerWeights& lw, const Plan
     for (int64_t i = t0 * D; i < t1 * D; ++i) h[i] = ((a[i] + o[i]) + lau[i]) / sqrt2;
     ops::rms_norm(&h[t0 * D], lw.pre_feedforward_layernorm.data(), t1 - t0, D, eps, &x[t0 * D]);
   });
-  mlp(ctx, lw, pl, x.data(), T, D, f.data());
+  mlp(ctx, lw, pl, row_width, x.data(), T, D, f.data());
   for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
     ops::rms_norm(&f[t0 * D], lw.post_feedforward_layernorm.data(), t1 - t0, D, eps, &f[t0 * D]);
     for (int64_t i = t0 * D; i < t1 * D; ++i) h[i] += f[i];

@@ -88,6 +88,54 @@ Expected<SliceSpec> parse_slice_spec(const std::string& json_text) {
   return s;
 }
 
+namespace {
+// Per original layer: -2 absent, -1 producer, else the layer whose K/V it reads.
+std::vector<int> kv_roles(const LayerPlan& p, size_t n) {
+  std::vector<int> v(n, -2);
+  for (const auto& pl : p.layers)
+    if (pl.layer >= 0 && static_cast<size_t>(pl.layer) < n) v[pl.layer] = pl.kv_source;
+  return v;
+}
+}  // namespace
+
+bool step_compatible(const LayerPlan& a, const LayerPlan& b) {
+  size_t n = 0;
+  for (const auto* p : {&a, &b})
+    for (const auto& pl : p->layers) n = std::max(n, static_cast<size_t>(pl.layer) + 1);
+  const auto ra = kv_roles(a, n), rb = kv_roles(b, n);
+  for (size_t l = 0; l < n; ++l) {
+    if ((ra[l] == -1) != (rb[l] == -1)) return false;                  // a producer in one only
+    if (ra[l] >= 0 && rb[l] >= 0 && ra[l] != rb[l]) return false;      // different sources
+  }
+  return true;
+}
+
+Expected<std::vector<StepLayer>> step_layers(const TextConfig& c, std::span<const LayerPlan* const> plans) {
+  const int L = c.num_hidden_layers;
+  std::vector<StepLayer> by_layer(static_cast<size_t>(L));
+  std::vector<bool> used(static_cast<size_t>(L), false);
+  for (size_t i = 0; i < plans.size(); ++i) {
+    if (!step_compatible(*plans[0], *plans[i]))
+      return make_error(ErrorCode::kInvalidArgument, "MatFormer sizes '" + plans[0]->name + "' and '" + plans[i]->name +
+                                                         "' assign different KV roles and cannot share a step");
+    for (const auto& pl : plans[i]->layers) {
+      if (pl.layer < 0 || pl.layer >= L) return make_error(ErrorCode::kInvalidArgument, "plan layer out of range");
+      StepLayer& s = by_layer[pl.layer];
+      if (!used[pl.layer]) {
+        s.pl = pl;
+        s.width.assign(plans.size(), 0);
+        used[pl.layer] = true;
+      }
+      s.pl.ffn_width = std::max(s.pl.ffn_width, pl.ffn_width);
+      s.width[i] = pl.ffn_width;
+    }
+  }
+  std::vector<StepLayer> out;
+  for (int l = 0; l < L; ++l)
+    if (used[l]) out.push_back(std::move(by_layer[l]));
+  return out;
+}
+
 int64_t plan_effective_params(const TextConfig& c, const LayerPlan& p) {
   // What the model card calls "effective" parameters: everything but the PLE table (which is
   // read one row per token), counted for the layers and widths this plan runs.

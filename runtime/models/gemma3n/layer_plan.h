@@ -1,6 +1,7 @@
 // Which layers a forward pass runs and how wide each FFN is: the whole model, or a MatFormer
 // slice of it (skipped layers, FFN prefixes) served from the same weights without copies.
 #pragma once
+#include <span>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,19 @@ LayerPlan full_plan(const TextConfig& c);
 Expected<LayerPlan> slice_plan(const TextConfig& c, const SliceSpec& s);
 // Parses {"name", "layers_skipped", "ffn_hidden_dims"} JSON text.
 Expected<SliceSpec> parse_slice_spec(const std::string& json_text);
+// Sequences of different MatFormer sizes of one model share a forward step when their plans agree
+// on every KV role: the same producer layers, and the same source for each consumer both keep.
+bool step_compatible(const LayerPlan& a, const LayerPlan& b);
+
+// One layer of a step whose sequences may use different (compatible) plans: pl is the layer with
+// the widest FFN any plan gives it; width[i] is plan i's FFN width for it (0: plan i skips it).
+struct StepLayer {
+  PlannedLayer pl;
+  std::vector<int> width;
+};
+// Every layer some plan keeps, in model order. Fails for incompatible plans.
+Expected<std::vector<StepLayer>> step_layers(const TextConfig& c, std::span<const LayerPlan* const> plans);
+
 // Number of parameters the plan touches per token (embedding + PLE row excluded... see .cpp).
 int64_t plan_effective_params(const TextConfig& c, const LayerPlan& p);
 

@@ -52,9 +52,11 @@ void per_layer_inputs(const ComputeContext& ctx, const TextWeights& w, const Tex
 // X[N, T, D] from e.
 void altup_init(const ComputeContext& ctx, const TextWeights& w, const TextConfig& c, const float* e, int64_t T,
                 float* X);
-// One decoder layer in place on X[N, T, D]; pli_l is [T, P] with row stride Lp*P.
+// One decoder layer in place on X[N, T, D]; pli_l is [T, P] with row stride Lp*P. row_width: each
+// row's FFN width (<= pl.ffn_width) when the step mixes MatFormer sizes; empty: pl.ffn_width.
 void decoder_layer(const ComputeContext& ctx, const LayerWeights& lw, const PlannedLayer& pl, const TextConfig& c,
-                   const float* pli_l, int64_t pli_stride, const AttentionState& as, float* X, int64_t T);
+                   const float* pli_l, int64_t pli_stride, const AttentionState& as, float* X, int64_t T,
+                   std::span<const int32_t> row_width = {});
 // Attention of one layer: an[T, D] -> o[T, D] (before post_attention_layernorm).
 void attention(const ComputeContext& ctx, const LayerWeights& lw, const PlannedLayer& pl, const TextConfig& c,
                const AttentionState& as, const float* an, int64_t T, float* o);

@@ -61,74 +61,110 @@ size_t consumer_suffix_begin(const LayerPlan& plan) {
   return j;
 }
 
-// The step narrowed to the rows whose logits are wanted, for the consumer suffix.
-struct KeptRows {
+// The rows a layer runs on, as attention sees them. Segments keep addressing this step's K/V rows
+// of every token (kv_row), which the producer layers computed for all rows.
+struct RowSet {
   std::vector<Segment> segs;
   std::vector<int32_t> positions, row_seg;
+  int64_t size() const { return static_cast<int64_t>(positions.size()); }
+  int seq_of(int64_t t) const { return segs[row_seg[t]].seq; }
 };
 
-// X[N, T, D] and pli[T, Lp*P] keep `rows` (ascending) in place; their segments keep pointing at
-// this step's K/V rows of every token (kv_row), which the producers computed for all T rows.
-KeptRows keep_rows(std::span<const int32_t> rows, std::span<const Segment> segs, std::span<const int32_t> positions,
-                   std::span<const int32_t> row_seg, int64_t N, int64_t T, int64_t D, int64_t pli_row,
-                   std::vector<float>& X, std::vector<float>& pli) {
-  const auto R = static_cast<int64_t>(rows.size());
-  KeptRows k;
-  std::vector<float> x(static_cast<size_t>(N * R * D)), p(static_cast<size_t>(R * pli_row));
+// Segments of the batch: contiguous rows of one sequence, starting at its KV length.
+Expected<RowSet> batch_rows(const StepBatch& batch, std::span<SequenceKv* const> kv, int vocab) {
+  RowSet r;
+  r.positions = batch.positions;
+  const auto T = static_cast<int64_t>(batch.tokens.size());
+  for (int64_t t = 0; t < T; ++t) {
+    const int s = batch.seq[t];
+    if (s < 0 || static_cast<size_t>(s) >= kv.size()) return make_error(ErrorCode::kInvalidArgument, "bad seq index");
+    if (r.segs.empty() || r.segs.back().seq != s) {
+      r.segs.push_back({s, static_cast<int>(t), static_cast<int>(t), kv[s]->length(), static_cast<int>(t)});
+      if (batch.positions[t] != kv[s]->length())
+        return make_error(ErrorCode::kInvalidArgument, "step batch: positions must continue the sequence");
+    } else if (batch.positions[t] != batch.positions[t - 1] + 1) {
+      return make_error(ErrorCode::kInvalidArgument, "step batch: positions must be consecutive");
+    }
+    r.segs.back().row_end = static_cast<int>(t) + 1;
+    r.row_seg.push_back(static_cast<int32_t>(r.segs.size() - 1));
+    if (batch.tokens[t] < 0 || batch.tokens[t] >= vocab)
+      return make_error(ErrorCode::kInvalidArgument, "token id " + std::to_string(batch.tokens[t]) + " out of range");
+  }
+  for (size_t i = 0; i < batch.logit_rows.size(); ++i)
+    if (batch.logit_rows[i] < 0 || batch.logit_rows[i] >= T || (i > 0 && batch.logit_rows[i] <= batch.logit_rows[i - 1]))
+      return make_error(ErrorCode::kInvalidArgument, "step batch: logit rows must be ascending rows of the step");
+  return r;
+}
+
+// Rows `rows` (ascending) of `all`.
+RowSet subset(const RowSet& all, std::span<const int32_t> rows) {
+  RowSet k;
   int last_seg = -1;
-  for (int64_t r = 0; r < R; ++r) {
-    const int64_t t = rows[r];
-    for (int64_t i = 0; i < N; ++i)
-      std::copy_n(X.begin() + (i * T + t) * D, D, x.begin() + (i * R + r) * D);
-    std::copy_n(pli.begin() + t * pli_row, pli_row, p.begin() + r * pli_row);
-    if (row_seg[t] != last_seg) {
-      last_seg = row_seg[t];
-      Segment s = segs[last_seg];
-      s.row_begin = s.row_end = static_cast<int>(r);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const int32_t t = rows[r];
+    if (all.row_seg[t] != last_seg) {
+      last_seg = all.row_seg[t];
+      Segment s = all.segs[last_seg];
+      s.row_begin = static_cast<int>(r);
       k.segs.push_back(s);
     }
     k.segs.back().row_end = static_cast<int>(r) + 1;
-    k.positions.push_back(positions[t]);
+    k.positions.push_back(all.positions[t]);
     k.row_seg.push_back(static_cast<int32_t>(k.segs.size() - 1));
   }
-  X = std::move(x);
-  pli = std::move(p);
   return k;
+}
+
+// rows of src[T, len] (row stride `stride`) -> [R, len].
+std::vector<float> gather_rows(const float* src, int64_t stride, int64_t len, std::span<const int32_t> rows) {
+  std::vector<float> out(rows.size() * static_cast<size_t>(len));
+  for (size_t r = 0; r < rows.size(); ++r) std::copy_n(src + rows[r] * stride, len, out.begin() + r * len);
+  return out;
+}
+
+// The AltUp streams X[N, T, D] of `rows` -> [N, R, D], and back.
+std::vector<float> gather_streams(const std::vector<float>& X, int64_t N, int64_t T, int64_t D,
+                                  std::span<const int32_t> rows) {
+  const auto R = static_cast<int64_t>(rows.size());
+  std::vector<float> out(static_cast<size_t>(N * R * D));
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t r = 0; r < R; ++r) std::copy_n(X.begin() + (i * T + rows[r]) * D, D, out.begin() + (i * R + r) * D);
+  return out;
+}
+
+void scatter_streams(const std::vector<float>& Xs, int64_t N, int64_t T, int64_t D, std::span<const int32_t> rows,
+                     std::vector<float>& X) {
+  const auto R = static_cast<int64_t>(rows.size());
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t r = 0; r < R; ++r) std::copy_n(Xs.begin() + (i * R + r) * D, D, X.begin() + (i * T + rows[r]) * D);
 }
 
 }  // namespace
 
 Status TextModel::forward(const StepBatch& batch, const LayerPlan& plan, std::span<SequenceKv* const> kv,
                           StepOutput* out) const {
+  const std::vector<const LayerPlan*> plans(kv.size(), &plan);
+  return forward(batch, plans, kv, out);
+}
+
+Status TextModel::forward(const StepBatch& batch, std::span<const LayerPlan* const> plans,
+                          std::span<SequenceKv* const> kv, StepOutput* out) const {
   const TextConfig& c = cfg_.text;
   int64_t T = static_cast<int64_t>(batch.tokens.size());  // rows in flight; fewer in the consumer suffix
   const int64_t D = c.hidden_size, N = c.altup_num_inputs, P = c.hidden_size_per_layer_input;
-  const int64_t Lp = static_cast<int64_t>(plan.layers.size());
   if (T == 0) return ok_status();
   if (batch.positions.size() != batch.tokens.size() || batch.seq.size() != batch.tokens.size())
     return make_error(ErrorCode::kInvalidArgument, "step batch: tokens/positions/seq sizes differ");
-
-  // Segments: contiguous rows of one sequence, starting at its KV length.
-  std::vector<Segment> segs;
-  std::vector<int32_t> row_seg(static_cast<size_t>(T));
-  for (int64_t t = 0; t < T; ++t) {
-    const int s = batch.seq[t];
-    if (s < 0 || static_cast<size_t>(s) >= kv.size()) return make_error(ErrorCode::kInvalidArgument, "bad seq index");
-    if (segs.empty() || segs.back().seq != s) {
-      segs.push_back({s, static_cast<int>(t), static_cast<int>(t), kv[s]->length(), static_cast<int>(t)});
-      if (batch.positions[t] != kv[s]->length())
-        return make_error(ErrorCode::kInvalidArgument, "step batch: positions must continue the sequence");
-    } else if (batch.positions[t] != batch.positions[t - 1] + 1) {
-      return make_error(ErrorCode::kInvalidArgument, "step batch: positions must be consecutive");
-    }
-    segs.back().row_end = static_cast<int>(t) + 1;
-    row_seg[t] = static_cast<int32_t>(segs.size() - 1);
-    if (batch.tokens[t] < 0 || batch.tokens[t] >= c.vocab_size)
-      return make_error(ErrorCode::kInvalidArgument, "token id " + std::to_string(batch.tokens[t]) + " out of range");
-  }
-  for (size_t i = 0; i < batch.logit_rows.size(); ++i)
-    if (batch.logit_rows[i] < 0 || batch.logit_rows[i] >= T || (i > 0 && batch.logit_rows[i] <= batch.logit_rows[i - 1]))
-      return make_error(ErrorCode::kInvalidArgument, "step batch: logit rows must be ascending rows of the step");
+  if (plans.size() != kv.size()) return make_error(ErrorCode::kInvalidArgument, "step batch: one plan per sequence");
+  auto layers = step_layers(c, plans);
+  if (!layers.ok()) return layers.error();
+  LayerPlan merged;
+  for (const auto& l : *layers) merged.layers.push_back(l.pl);
+  const auto Lp = static_cast<int64_t>(merged.layers.size());
+  auto batch_set = batch_rows(batch, kv, c.vocab_size);
+  if (!batch_set.ok()) return batch_set.error();
+  RowSet rows = std::move(batch_set).value();
+  const std::vector<Segment> segs = rows.segs;
   for (const auto& s : segs) {
     auto st = kv[s.seq]->reserve(s.row_end - s.row_begin);
     if (!st.ok()) return st;
@@ -137,37 +173,57 @@ Status TextModel::forward(const StepBatch& batch, const LayerPlan& plan, std::sp
   std::vector<float> e(static_cast<size_t>(T * D));
   embed_tokens(ctx_, *w_, c, batch.tokens, batch.soft_embeddings, e.data());
   std::vector<float> pli(static_cast<size_t>(T * Lp * P));
-  per_layer_inputs(ctx_, *w_, c, plan, batch.tokens, e.data(), T, pli.data());
+  per_layer_inputs(ctx_, *w_, c, merged, batch.tokens, e.data(), T, pli.data());
   std::vector<float> X(static_cast<size_t>(N * T * D));
   altup_init(ctx_, *w_, c, e.data(), T, X.data());
   e = {};
 
   std::vector<std::vector<float>> chunk_k(static_cast<size_t>(c.num_hidden_layers)), chunk_v(chunk_k.size());
-  AttentionState as{segs, batch.positions, row_seg, kv, &chunk_k, &chunk_v};
   if (out->capture_hidden) out->hidden.assign(static_cast<size_t>((Lp + 1) * N * T * D), 0.f);
   // KV sharing: the trailing consumer layers write no cache, so only rows whose logits are wanted
   // go through them (the last row of a prompt, none for an earlier chunk): 10 of E2B's 30 layers
   // and 15 of E4B's 35 run once per prompt instead of once per token. Exact: nothing in a layer
   // mixes rows but attention, and its keys are the producers' rows of every token.
-  const auto suffix = static_cast<int64_t>(consumer_suffix_begin(plan));
+  const auto suffix = static_cast<int64_t>(consumer_suffix_begin(merged));
   const bool narrow = !out->capture_hidden && batch.logit_rows.size() < static_cast<size_t>(T);
-  KeptRows kept;
-  std::span<const int32_t> logit_rows = batch.logit_rows;
-  std::vector<int32_t> all_kept;
+  std::vector<int32_t> logit_rows = batch.logit_rows;
   for (int64_t j = 0; j < Lp; ++j) {
     if (narrow && j == suffix) {
-      kept = keep_rows(batch.logit_rows, segs, batch.positions, row_seg, N, T, D, Lp * P, X, pli);
-      T = static_cast<int64_t>(batch.logit_rows.size());
-      as.segments = kept.segs;
-      as.positions = kept.positions;
-      as.row_segment = kept.row_seg;
-      for (int32_t r = 0; r < T; ++r) all_kept.push_back(r);
-      logit_rows = all_kept;
+      X = gather_streams(X, N, T, D, logit_rows);
+      pli = gather_rows(pli.data(), Lp * P, Lp * P, logit_rows);
+      rows = subset(rows, logit_rows);
+      T = rows.size();
+      for (int32_t r = 0; r < T; ++r) logit_rows[r] = r;
       if (T == 0) break;
     }
     if (out->capture_hidden) std::copy(X.begin(), X.end(), out->hidden.begin() + j * N * T * D);
-    const PlannedLayer& pl = plan.layers[j];
-    decoder_layer(ctx_, w_->layers[pl.layer], pl, c, pli.data() + j * P, Lp * P, as, X.data(), T);
+    const StepLayer& L = (*layers)[j];
+    // The rows whose size keeps this layer, each at its size's FFN width.
+    std::vector<int32_t> member, width;
+    bool uniform = true;
+    for (int64_t t = 0; t < T; ++t)
+      if (const int w = L.width[rows.seq_of(t)]; w > 0) {
+        member.push_back(static_cast<int32_t>(t));
+        width.push_back(w);
+        uniform = uniform && w == L.pl.ffn_width;
+      }
+    if (uniform) width.clear();
+    const LayerWeights& lw = w_->layers[L.pl.layer];
+    if (static_cast<int64_t>(member.size()) == T) {
+      const AttentionState as{rows.segs, rows.positions, rows.row_seg, kv, &chunk_k, &chunk_v};
+      decoder_layer(ctx_, lw, L.pl, c, pli.data() + j * P, Lp * P, as, X.data(), T, width);
+      continue;
+    }
+    // Sizes never differ on a producer (step_compatible): producers see every row, so this
+    // step's K/V rows are complete for the consumers.
+    if (L.pl.kv_source < 0) return make_error(ErrorCode::kInternal, "a KV producer layer skipped by part of the step");
+    if (member.empty()) continue;
+    const RowSet sub = subset(rows, member);
+    const AttentionState as{sub.segs, sub.positions, sub.row_seg, kv, &chunk_k, &chunk_v};
+    auto xs = gather_streams(X, N, T, D, member);
+    const auto ps = gather_rows(pli.data() + j * P, Lp * P, P, member);
+    decoder_layer(ctx_, lw, L.pl, c, ps.data(), P, as, xs.data(), sub.size(), width);
+    scatter_streams(xs, N, T, D, member, X);
   }
   if (out->capture_hidden) std::copy(X.begin(), X.end(), out->hidden.begin() + Lp * N * T * D);
 
@@ -175,7 +231,7 @@ Status TextModel::forward(const StepBatch& batch, const LayerPlan& plan, std::sp
   const int64_t kvd = static_cast<int64_t>(c.num_key_value_heads) * c.head_dim;
   for (const auto& s : segs) {
     const int n = s.row_end - s.row_begin;
-    for (const auto& pl : plan.layers)
+    for (const auto& pl : plans[s.seq]->layers)
       if (pl.kv_source < 0)
         kv[s.seq]->store(pl.layer, chunk_k[pl.layer].data() + s.kv_row * kvd, chunk_v[pl.layer].data() + s.kv_row * kvd,
                          n);

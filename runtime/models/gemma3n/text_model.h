@@ -63,6 +63,11 @@ class TextModel {
   // Runs one step; commits the new K/V of every sequence in the batch.
   Status forward(const StepBatch& batch, const LayerPlan& plan, std::span<SequenceKv* const> kv,
                  StepOutput* out) const;
+  // The same with one plan per sequence (plans[i] for kv[i]): MatFormer sizes of this model that
+  // are step_compatible share the step, and each layer's weights are read once for all of them.
+  // With mixed plans, captured hidden states cover every layer some plan keeps.
+  Status forward(const StepBatch& batch, std::span<const LayerPlan* const> plans, std::span<SequenceKv* const> kv,
+                 StepOutput* out) const;
 
   // Soft-token rows for multimodal embeddings through embed_vision / embed_audio's soft path.
   const ComputeContext& ctx() const { return ctx_; }
