@@ -139,6 +139,69 @@ void scatter_streams(const std::vector<float>& Xs, int64_t N, int64_t T, int64_t
     for (int64_t r = 0; r < R; ++r) std::copy_n(Xs.begin() + (i * R + r) * D, D, X.begin() + (i * T + rows[r]) * D);
 }
 
+// What a step carries from layer to layer.
+struct StepState {
+  RowSet rows;                                       // the rows in flight
+  std::vector<float> X;                              // [N, T, D] AltUp streams
+  std::vector<float> pli;                            // [T, Lp, P] per-layer inputs
+  std::vector<std::vector<float>> chunk_k, chunk_v;  // this step's K/V of each producer layer
+};
+
+// Keeps only `rows` (ascending) in flight: X, pli and the attention segments.
+void narrow_to(StepState& st, std::span<const int32_t> rows, int64_t N, int64_t D, int64_t pli_row) {
+  const int64_t T = st.rows.size();
+  st.X = gather_streams(st.X, N, T, D, rows);
+  st.pli = gather_rows(st.pli.data(), pli_row, pli_row, rows);
+  st.rows = subset(st.rows, rows);
+}
+
+// Layer j of the step on the rows that run it: those whose size keeps the layer, each at its
+// size's FFN width (in place when that is every row).
+Status run_layer(const ComputeContext& ctx, const TextWeights& w, const TextConfig& c, const StepLayer& L, int64_t j,
+                 int64_t Lp, std::span<SequenceKv* const> kv, StepState& st) {
+  const int64_t T = st.rows.size(), N = c.altup_num_inputs, D = c.hidden_size, P = c.hidden_size_per_layer_input;
+  std::vector<int32_t> member, width;
+  bool uniform = true;
+  for (int64_t t = 0; t < T; ++t)
+    if (const int wt = L.width[st.rows.seq_of(t)]; wt > 0) {
+      member.push_back(static_cast<int32_t>(t));
+      width.push_back(wt);
+      uniform = uniform && wt == L.pl.ffn_width;
+    }
+  if (uniform) width.clear();
+  const LayerWeights& lw = w.layers[L.pl.layer];
+  if (static_cast<int64_t>(member.size()) == T) {
+    const AttentionState as{st.rows.segs, st.rows.positions, st.rows.row_seg, kv, &st.chunk_k, &st.chunk_v};
+    decoder_layer(ctx, lw, L.pl, c, st.pli.data() + j * P, Lp * P, as, st.X.data(), T, width);
+    return ok_status();
+  }
+  // Sizes never differ on a producer (step_compatible): producers see every row, so this step's
+  // K/V rows are complete for the consumers.
+  if (L.pl.kv_source < 0) return make_error(ErrorCode::kInternal, "a KV producer layer skipped by part of the step");
+  if (member.empty()) return ok_status();
+  const RowSet sub = subset(st.rows, member);
+  const AttentionState as{sub.segs, sub.positions, sub.row_seg, kv, &st.chunk_k, &st.chunk_v};
+  auto xs = gather_streams(st.X, N, T, D, member);
+  const auto ps = gather_rows(st.pli.data() + j * P, Lp * P, P, member);
+  decoder_layer(ctx, lw, L.pl, c, ps.data(), P, as, xs.data(), sub.size(), width);
+  scatter_streams(xs, N, T, D, member, st.X);
+  return ok_status();
+}
+
+// Appends this step's K/V of each sequence's producer layers to its cache.
+void commit_kv(const TextConfig& c, std::span<const Segment> segs, std::span<const LayerPlan* const> plans,
+               std::span<SequenceKv* const> kv, const StepState& st) {
+  const int64_t kvd = static_cast<int64_t>(c.num_key_value_heads) * c.head_dim;
+  for (const auto& s : segs) {
+    const int n = s.row_end - s.row_begin;
+    for (const auto& pl : plans[s.seq]->layers)
+      if (pl.kv_source < 0)
+        kv[s.seq]->store(pl.layer, st.chunk_k[pl.layer].data() + s.kv_row * kvd,
+                         st.chunk_v[pl.layer].data() + s.kv_row * kvd, n);
+    kv[s.seq]->advance(n);
+  }
+}
+
 }  // namespace
 
 Status TextModel::forward(const StepBatch& batch, const LayerPlan& plan, std::span<SequenceKv* const> kv,
@@ -150,7 +213,7 @@ Status TextModel::forward(const StepBatch& batch, const LayerPlan& plan, std::sp
 Status TextModel::forward(const StepBatch& batch, std::span<const LayerPlan* const> plans,
                           std::span<SequenceKv* const> kv, StepOutput* out) const {
   const TextConfig& c = cfg_.text;
-  int64_t T = static_cast<int64_t>(batch.tokens.size());  // rows in flight; fewer in the consumer suffix
+  const int64_t T = static_cast<int64_t>(batch.tokens.size());
   const int64_t D = c.hidden_size, N = c.altup_num_inputs, P = c.hidden_size_per_layer_input;
   if (T == 0) return ok_status();
   if (batch.positions.size() != batch.tokens.size() || batch.seq.size() != batch.tokens.size())
@@ -163,22 +226,24 @@ Status TextModel::forward(const StepBatch& batch, std::span<const LayerPlan* con
   const auto Lp = static_cast<int64_t>(merged.layers.size());
   auto batch_set = batch_rows(batch, kv, c.vocab_size);
   if (!batch_set.ok()) return batch_set.error();
-  RowSet rows = std::move(batch_set).value();
-  const std::vector<Segment> segs = rows.segs;
+  StepState st;
+  st.rows = std::move(batch_set).value();
+  const std::vector<Segment> segs = st.rows.segs;
   for (const auto& s : segs) {
-    auto st = kv[s.seq]->reserve(s.row_end - s.row_begin);
-    if (!st.ok()) return st;
+    auto r = kv[s.seq]->reserve(s.row_end - s.row_begin);
+    if (!r.ok()) return r;
   }
 
   std::vector<float> e(static_cast<size_t>(T * D));
   embed_tokens(ctx_, *w_, c, batch.tokens, batch.soft_embeddings, e.data());
-  std::vector<float> pli(static_cast<size_t>(T * Lp * P));
-  per_layer_inputs(ctx_, *w_, c, merged, batch.tokens, e.data(), T, pli.data());
-  std::vector<float> X(static_cast<size_t>(N * T * D));
-  altup_init(ctx_, *w_, c, e.data(), T, X.data());
+  st.pli.resize(static_cast<size_t>(T * Lp * P));
+  per_layer_inputs(ctx_, *w_, c, merged, batch.tokens, e.data(), T, st.pli.data());
+  st.X.resize(static_cast<size_t>(N * T * D));
+  altup_init(ctx_, *w_, c, e.data(), T, st.X.data());
   e = {};
 
-  std::vector<std::vector<float>> chunk_k(static_cast<size_t>(c.num_hidden_layers)), chunk_v(chunk_k.size());
+  st.chunk_k.resize(static_cast<size_t>(c.num_hidden_layers));
+  st.chunk_v.resize(st.chunk_k.size());
   if (out->capture_hidden) out->hidden.assign(static_cast<size_t>((Lp + 1) * N * T * D), 0.f);
   // KV sharing: the trailing consumer layers write no cache, so only rows whose logits are wanted
   // go through them (the last row of a prompt, none for an earlier chunk): 10 of E2B's 30 layers
@@ -189,60 +254,22 @@ Status TextModel::forward(const StepBatch& batch, std::span<const LayerPlan* con
   std::vector<int32_t> logit_rows = batch.logit_rows;
   for (int64_t j = 0; j < Lp; ++j) {
     if (narrow && j == suffix) {
-      X = gather_streams(X, N, T, D, logit_rows);
-      pli = gather_rows(pli.data(), Lp * P, Lp * P, logit_rows);
-      rows = subset(rows, logit_rows);
-      T = rows.size();
-      for (int32_t r = 0; r < T; ++r) logit_rows[r] = r;
-      if (T == 0) break;
+      narrow_to(st, logit_rows, N, D, Lp * P);
+      for (size_t r = 0; r < logit_rows.size(); ++r) logit_rows[r] = static_cast<int32_t>(r);
+      if (logit_rows.empty()) break;
     }
-    if (out->capture_hidden) std::copy(X.begin(), X.end(), out->hidden.begin() + j * N * T * D);
-    const StepLayer& L = (*layers)[j];
-    // The rows whose size keeps this layer, each at its size's FFN width.
-    std::vector<int32_t> member, width;
-    bool uniform = true;
-    for (int64_t t = 0; t < T; ++t)
-      if (const int w = L.width[rows.seq_of(t)]; w > 0) {
-        member.push_back(static_cast<int32_t>(t));
-        width.push_back(w);
-        uniform = uniform && w == L.pl.ffn_width;
-      }
-    if (uniform) width.clear();
-    const LayerWeights& lw = w_->layers[L.pl.layer];
-    if (static_cast<int64_t>(member.size()) == T) {
-      const AttentionState as{rows.segs, rows.positions, rows.row_seg, kv, &chunk_k, &chunk_v};
-      decoder_layer(ctx_, lw, L.pl, c, pli.data() + j * P, Lp * P, as, X.data(), T, width);
-      continue;
-    }
-    // Sizes never differ on a producer (step_compatible): producers see every row, so this
-    // step's K/V rows are complete for the consumers.
-    if (L.pl.kv_source < 0) return make_error(ErrorCode::kInternal, "a KV producer layer skipped by part of the step");
-    if (member.empty()) continue;
-    const RowSet sub = subset(rows, member);
-    const AttentionState as{sub.segs, sub.positions, sub.row_seg, kv, &chunk_k, &chunk_v};
-    auto xs = gather_streams(X, N, T, D, member);
-    const auto ps = gather_rows(pli.data() + j * P, Lp * P, P, member);
-    decoder_layer(ctx_, lw, L.pl, c, ps.data(), P, as, xs.data(), sub.size(), width);
-    scatter_streams(xs, N, T, D, member, X);
+    if (out->capture_hidden) std::copy(st.X.begin(), st.X.end(), out->hidden.begin() + j * N * T * D);
+    auto r = run_layer(ctx_, *w_, c, (*layers)[j], j, Lp, kv, st);
+    if (!r.ok()) return r;
   }
-  if (out->capture_hidden) std::copy(X.begin(), X.end(), out->hidden.begin() + Lp * N * T * D);
-
-  // Commit this step's K/V of every producing layer.
-  const int64_t kvd = static_cast<int64_t>(c.num_key_value_heads) * c.head_dim;
-  for (const auto& s : segs) {
-    const int n = s.row_end - s.row_begin;
-    for (const auto& pl : plans[s.seq]->layers)
-      if (pl.kv_source < 0)
-        kv[s.seq]->store(pl.layer, chunk_k[pl.layer].data() + s.kv_row * kvd, chunk_v[pl.layer].data() + s.kv_row * kvd,
-                         n);
-    kv[s.seq]->advance(n);
-  }
+  if (out->capture_hidden) std::copy(st.X.begin(), st.X.end(), out->hidden.begin() + Lp * N * T * D);
+  commit_kv(c, segs, plans, kv, st);
 
   const int64_t R = static_cast<int64_t>(batch.logit_rows.size());
   out->logits.resize(static_cast<size_t>(R * c.vocab_size));
   if (R > 0) {
     std::vector<float> h(static_cast<size_t>(R * D));
-    final_hidden(ctx_, *w_, c, X.data(), T, logit_rows, h.data());
+    final_hidden(ctx_, *w_, c, st.X.data(), st.rows.size(), logit_rows, h.data());
     lm_head(ctx_, *w_, c, h.data(), R, out->logits.data());
   }
   return ok_status();
