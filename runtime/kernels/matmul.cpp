@@ -146,28 +146,62 @@ void weight_row_to_f32(const WeightView& w, int64_t r, float* dst) {
   else dequantize_row(w.format, src, w.cols, dst);
 }
 
+namespace {
+
+// Rows [r0, r1) of one weight through the kernel its format and batch call for; `acts`: the
+// input already quantized to int8 blocks (null when the format does not take them).
+void weight_rows(const WeightView& w, int64_t r0, int64_t r1, const float* x, int64_t n, int64_t xs, float* y,
+                 int64_t ys, const quant_detail::ActBlocks* acts) {
+  if (w.format == WeightFormat::kF32) return f32_rows(w, r0, r1, x, n, xs, y, ys);
+  if (acts) return quant_detail::int8_matmul_rows_avx2(w, r0, r1, *acts, n, y, ys);
+  quant_matmul_rows(w.format, w, r0, r1, x, n, xs, y, ys);
+}
+
+// kQ8/bf16: small batches stream each weight block once through fused kernels; large batches
+// widen tiles of rows and run sgemm (quant_matmul_rows picks). Prefill tiles want at least 64
+// rows per task to amortise the widening.
+int64_t grain_for(const ComputeContext& ctx, const WeightView& w, int64_t n, int64_t rows, bool int8) {
+  if (w.format == WeightFormat::kF32 || int8 || n <= 32) return row_grain(ctx, rows);
+  return std::max<int64_t>(64, row_grain(ctx, rows));
+}
+
+bool takes_int8(const WeightView& w, int64_t n) {
+  return w.format != WeightFormat::kF32 && quant_detail::uses_int8_acts(w.format, w.cols, n) && has_avx2_fma_f16c();
+}
+
+}  // namespace
+
 void matmul(const ComputeContext& ctx, const WeightView& w, const float* x, int64_t n, int64_t x_stride, float* y,
             int64_t y_stride) {
   if (n <= 0 || w.rows <= 0) return;
-  if (w.format == WeightFormat::kF32) {
-    ctx.parallel_for(w.rows, row_grain(ctx, w.rows),
-                     [&](int64_t r0, int64_t r1) { f32_rows(w, r0, r1, x, n, x_stride, y, y_stride); });
-    return;
+  const bool int8 = takes_int8(w, n);
+  quant_detail::ActBlocks acts{};
+  // Quantize the activations once rather than once per task.
+  if (int8) acts = quant_detail::quantize_acts_shared(ctx, x, n, x_stride, w.cols);
+  ctx.parallel_for(w.rows, grain_for(ctx, w, n, w.rows, int8), [&](int64_t r0, int64_t r1) {
+    weight_rows(w, r0, r1, x, n, x_stride, y, y_stride, int8 ? &acts : nullptr);
+  });
+}
+
+void matmul_same_input(const ComputeContext& ctx, std::span<const SameInputOut> outs, const float* x, int64_t n) {
+  if (outs.empty() || n <= 0) return;
+  const WeightView& w0 = outs[0].w;
+  int64_t total = 0;
+  for (const auto& o : outs) {
+    if (o.w.format != w0.format || o.w.cols != w0.cols)
+      throw std::invalid_argument("matmul_same_input: weights differ in format or columns");
+    total += o.w.rows;
   }
-  if (quant_detail::uses_int8_acts(w.format, w.cols, n) && has_avx2_fma_f16c()) {
-    // Quantize the activations once rather than once per task.
-    const quant_detail::ActBlocks acts = quant_detail::quantize_acts_shared(ctx, x, n, x_stride, w.cols);
-    ctx.parallel_for(w.rows, row_grain(ctx, w.rows), [&](int64_t r0, int64_t r1) {
-      quant_detail::int8_matmul_rows_avx2(w, r0, r1, acts, n, y, y_stride);
-    });
-    return;
-  }
-  // kQ8/bf16: small batches stream each weight block once through fused kernels; large batches
-  // widen tiles of rows and run sgemm (quant_matmul_rows picks). Prefill tiles want at least 64
-  // rows per task to amortise the widening.
-  const int64_t grain = n > 32 ? std::max<int64_t>(64, row_grain(ctx, w.rows)) : row_grain(ctx, w.rows);
-  ctx.parallel_for(w.rows, grain, [&](int64_t r0, int64_t r1) {
-    quant_matmul_rows(w.format, w, r0, r1, x, n, x_stride, y, y_stride);
+  const bool int8 = takes_int8(w0, n);
+  quant_detail::ActBlocks acts{};
+  if (int8) acts = quant_detail::quantize_acts_shared(ctx, x, n, w0.cols, w0.cols);
+  ctx.parallel_for(total, grain_for(ctx, w0, n, total, int8), [&](int64_t r0, int64_t r1) {
+    int64_t base = 0;
+    for (const auto& o : outs) {
+      const int64_t a = std::max(r0, base) - base, b = std::min(r1, base + o.w.rows) - base;
+      if (a < b) weight_rows(o.w, a, b, x, n, w0.cols, o.y, o.w.rows, int8 ? &acts : nullptr);
+      base += o.w.rows;
+    }
   });
 }
 

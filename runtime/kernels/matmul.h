@@ -65,6 +65,16 @@ inline void matmul(const ComputeContext& ctx, const WeightView& w, const float* 
   matmul(ctx, w, x, n, w.cols, y, w.rows);
 }
 
+// Several weights applied to the same input x (q/k/v, gate/up), as one task list over all their
+// rows: one parallel region and, for int8 activations, one quantization of x instead of one per
+// weight. A decode step otherwise runs ~300 regions, each a wake-up and a join of the threads.
+// The weights must share format and cols; y of each has row stride w.rows.
+struct SameInputOut {
+  WeightView w;
+  float* y = nullptr;
+};
+void matmul_same_input(const ComputeContext& ctx, std::span<const SameInputOut> outs, const float* x, int64_t n);
+
 // Scalar reference of matmul() for any format (tests compare every optimised path to it).
 void matmul_reference(const WeightView& w, const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride);
 

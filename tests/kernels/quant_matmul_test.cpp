@@ -10,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "runtime/kernels/matmul.h"
 #include "runtime/kernels/quant.h"
 #include "tests/kernels/quant_test_util.h"
+#include "tests/support/compare.h"
 
 namespace gs::runtime {
 namespace {
@@ -169,6 +171,43 @@ TEST(QuantMatmul, PrefixViewsEqualSlicedWeights) {
       }
     }
   }
+}
+
+// One task list over several weights with the same input computes what separate matmul() calls
+// compute (same kernels, same quantized activations), for decode and prefill batches, prefix
+// views (gate/up at a MatFormer width) and every format. Only the task boundaries differ, and
+// OpenBLAS's f32 kernels round a row differently by its place in a block: 1e-5 on outputs of
+// ~1, where a misplaced row or output stride is off by whole units.
+TEST(QuantMatmul, SameInputEqualsSeparateMatmuls) {
+  ComputeContext ctx(2);
+  const int64_t cols = 256;
+  const std::vector<int64_t> rows = {96, 24, 24};
+  for (auto f : {WeightFormat::kF32, WeightFormat::kBF16, WeightFormat::kQ8, WeightFormat::kQ4}) {
+    std::vector<test::QuantWeight> ws;
+    for (size_t i = 0; i < rows.size(); ++i)
+      ws.push_back(make_weight(f, random_floats(static_cast<size_t>(rows[i] * cols), 10 + static_cast<uint32_t>(i), 0.05f),
+                               rows[i], cols));
+    for (int64_t n : {1, 4, 40}) {
+      const auto x = random_floats(static_cast<size_t>(n * cols), 9);
+      std::vector<std::vector<float>> a(rows.size()), b(rows.size());
+      std::vector<SameInputOut> outs;
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const WeightView v = i == 0 ? ws[i].view.first_rows(64) : ws[i].view;
+        a[i].assign(static_cast<size_t>(n * v.rows), 0.f);
+        b[i].assign(a[i].size(), 1.f);
+        matmul(ctx, v, x.data(), n, a[i].data());
+        outs.push_back({v, b[i].data()});
+      }
+      matmul_same_input(ctx, outs, x.data(), n);
+      for (size_t i = 0; i < rows.size(); ++i)
+        ASSERT_LT(test::max_abs_diff(a[i], b[i]), 1e-5f) << weight_format_name(f) << " n " << n << " weight " << i;
+    }
+  }
+  const auto q4 = make_weight(WeightFormat::kQ4, random_floats(4 * 256, 1, 0.05f), 4, 256);
+  const auto q8 = make_weight(WeightFormat::kQ8, random_floats(4 * 256, 1, 0.05f), 4, 256);
+  std::vector<float> y(8), x(256, 0.5f);
+  const SameInputOut mixed[] = {{q4.view, y.data()}, {q8.view, y.data() + 4}};
+  EXPECT_THROW(matmul_same_input(ctx, mixed, x.data(), 1), std::invalid_argument);
 }
 
 TEST(QuantMatmul, PrefixViewsMustBeWholeBlocks) {

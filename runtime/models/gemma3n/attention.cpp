@@ -24,11 +24,10 @@ std::vector<float> inv_freq(const TextConfig& c, LayerType type) {
   return f;
 }
 
-// Projects, normalises and rotates rows [T] of `x` into out[T, heads*hd].
-void project_heads(const ComputeContext& ctx, const WeightView& w, const float* norm_w, const TextConfig& c,
-                   const AttentionState& as, const float* inv, const float* an, int64_t T, int heads, float* out) {
+// Normalises and rotates (inv: null for none) the projected rows out[T, heads*hd] in place.
+void norm_rope_heads(const ComputeContext& ctx, const float* norm_w, const TextConfig& c, const AttentionState& as,
+                     const float* inv, int64_t T, int heads, float* out) {
   const int hd = c.head_dim;
-  matmul(ctx, w, an, T, out);
   const int64_t row = static_cast<int64_t>(heads) * hd;
   for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
     ops::rms_norm(out + t0 * row, norm_w, (t1 - t0) * heads, hd, static_cast<float>(c.rms_norm_eps), out + t0 * row);
@@ -164,17 +163,20 @@ void attention(const ComputeContext& ctx, const LayerWeights& lw, const PlannedL
   const int64_t kvd = static_cast<int64_t>(KV) * hd;
   const auto inv = inv_freq(c, pl.type);
   std::vector<float> q(static_cast<size_t>(T * H * hd));
-  project_heads(ctx, lw.q_proj, lw.q_norm.data(), c, as, inv.data(), an, T, H, q.data());
-
   const int src = pl.kv_source < 0 ? pl.layer : pl.kv_source;
   if (pl.kv_source < 0) {
     auto& ck = (*as.chunk_k)[pl.layer];
     auto& cv = (*as.chunk_v)[pl.layer];
     ck.resize(static_cast<size_t>(T * kvd));
     cv.resize(static_cast<size_t>(T * kvd));
-    project_heads(ctx, lw.k_proj, lw.k_norm.data(), c, as, inv.data(), an, T, KV, ck.data());
-    project_heads(ctx, lw.v_proj, nullptr, c, as, nullptr, an, T, KV, cv.data());
+    const SameInputOut qkv[] = {{lw.q_proj, q.data()}, {lw.k_proj, ck.data()}, {lw.v_proj, cv.data()}};
+    matmul_same_input(ctx, qkv, an, T);
+    norm_rope_heads(ctx, lw.k_norm.data(), c, as, inv.data(), T, KV, ck.data());
+    norm_rope_heads(ctx, nullptr, c, as, nullptr, T, KV, cv.data());
+  } else {
+    matmul(ctx, lw.q_proj, an, T, q.data());
   }
+  norm_rope_heads(ctx, lw.q_norm.data(), c, as, inv.data(), T, H, q.data());
   const float* ck = (*as.chunk_k)[src].data();
   const float* cv = (*as.chunk_v)[src].data();
   const bool sliding = pl.type == LayerType::kSliding;

@@ -172,9 +172,9 @@ void mlp(const ComputeContext& ctx, const LayerWeights& lw, const PlannedLayer& 
   if (!lw.down_proj_t.empty()) return mlp_sparse(ctx, lw, pl, row_width, x, T, D, f);
   const int64_t F = pl.ffn_width;
   std::vector<float> g(static_cast<size_t>(T * F)), u(static_cast<size_t>(T * F));
-  matmul(ctx, lw.gate_proj.first_rows(F), x, T, g.data());
+  const SameInputOut gate_up[] = {{lw.gate_proj.first_rows(F), g.data()}, {lw.up_proj.first_rows(F), u.data()}};
+  matmul_same_input(ctx, gate_up, x, T);
   if (pl.sparsity > 0.f) gaussian_topk(ctx, g.data(), T, F, pl.sparsity, row_width);
-  matmul(ctx, lw.up_proj.first_rows(F), x, T, u.data());
   for_rows(ctx, T, [&](int64_t t0, int64_t t1) {
     ops::gelu_tanh(&g[t0 * F], (t1 - t0) * F);
     for (int64_t i = t0 * F; i < t1 * F; ++i) g[i] *= u[i];
