@@ -188,8 +188,10 @@ void matmul_same_input(const ComputeContext& ctx, std::span<const SameInputOut> 
   const WeightView& w0 = outs[0].w;
   int64_t total = 0;
   for (const auto& o : outs) {
-    if (o.w.format != w0.format || o.w.cols != w0.cols)
-      throw std::invalid_argument("matmul_same_input: weights differ in format or columns");
+    if (o.w.format != w0.format || o.w.cols != w0.cols) {  // a checkpoint of mixed dtypes: one by one
+      for (const auto& p : outs) matmul(ctx, p.w, x, n, p.y);
+      return;
+    }
     total += o.w.rows;
   }
   const bool int8 = takes_int8(w0, n);

@@ -68,7 +68,8 @@ inline void matmul(const ComputeContext& ctx, const WeightView& w, const float* 
 // Several weights applied to the same input x (q/k/v, gate/up), as one task list over all their
 // rows: one parallel region and, for int8 activations, one quantization of x instead of one per
 // weight. A decode step otherwise runs ~300 regions, each a wake-up and a join of the threads.
-// The weights must share format and cols; y of each has row stride w.rows.
+// The weights share cols (weights of different formats run one by one); y of each has row
+// stride w.rows.
 struct SameInputOut {
   WeightView w;
   float* y = nullptr;

@@ -175,9 +175,9 @@ TEST(QuantMatmul, PrefixViewsEqualSlicedWeights) {
 
 // One task list over several weights with the same input computes what separate matmul() calls
 // compute (same kernels, same quantized activations), for decode and prefill batches, prefix
-// views (gate/up at a MatFormer width) and every format. Only the task boundaries differ, and
-// OpenBLAS's f32 kernels round a row differently by its place in a block: 1e-5 on outputs of
-// ~1, where a misplaced row or output stride is off by whole units.
+// views (gate/up at a MatFormer width) and every format; weights of different formats run one
+// by one. Only the task boundaries differ, and OpenBLAS's f32 kernels round a row differently by
+// its place in a block: 1e-5 on outputs of ~1, where a misplaced row or stride is off by units.
 TEST(QuantMatmul, SameInputEqualsSeparateMatmuls) {
   ComputeContext ctx(2);
   const int64_t cols = 256;
@@ -205,9 +205,14 @@ TEST(QuantMatmul, SameInputEqualsSeparateMatmuls) {
   }
   const auto q4 = make_weight(WeightFormat::kQ4, random_floats(4 * 256, 1, 0.05f), 4, 256);
   const auto q8 = make_weight(WeightFormat::kQ8, random_floats(4 * 256, 1, 0.05f), 4, 256);
-  std::vector<float> y(8), x(256, 0.5f);
-  const SameInputOut mixed[] = {{q4.view, y.data()}, {q8.view, y.data() + 4}};
-  EXPECT_THROW(matmul_same_input(ctx, mixed, x.data(), 1), std::invalid_argument);
+  const auto x = random_floats(256, 2);
+  std::vector<float> y4(4), y8(4), want4(4), want8(4);
+  const SameInputOut mixed[] = {{q4.view, y4.data()}, {q8.view, y8.data()}};
+  matmul_same_input(ctx, mixed, x.data(), 1);  // formats differ: one by one
+  matmul(ctx, q4.view, x.data(), 1, want4.data());
+  matmul(ctx, q8.view, x.data(), 1, want8.data());
+  EXPECT_EQ(y4, want4);
+  EXPECT_EQ(y8, want8);
 }
 
 TEST(QuantMatmul, PrefixViewsMustBeWholeBlocks) {
