@@ -274,6 +274,7 @@ void EngineImpl::admit(std::deque<std::unique_ptr<Sequence>>& fresh) {
     s->kv_reserved = need;
     kv_reserved_ += need;
     s->plan = plan;
+    s->plan_params = gemma3n::plan_effective_params(model_->text_config(), *plan);
     s->kv = model_->new_sequence(*s->plan);
     model_->weights().ple->prefetch(s->req.prompt);  // prompt rows, ahead of their prefill chunks
     s->sampler = std::make_unique<Sampler>(s->req.sampling, model_->text_config().vocab_size);
@@ -401,9 +402,7 @@ void EngineImpl::run_step(int turn) {
   // A step of several sizes reads the largest one's weights: its time teaches that size.
   const Sequence* largest = active_[items[0].seq].get();
   for (const auto& it : items)
-    if (gemma3n::plan_effective_params(model_->text_config(), *active_[it.seq]->plan) >
-        gemma3n::plan_effective_params(model_->text_config(), *largest->plan))
-      largest = active_[it.seq].get();
+    if (active_[it.seq]->plan_params > largest->plan_params) largest = active_[it.seq].get();
   cost_.observe(largest->model_id, decode_rows, prefill_rows, dt);
   ++stats_.steps_total;
   if (std::any_of(plans.begin(), plans.end(), [&](const auto* p) { return p != plans[0]; })) ++stats_.mixed_size_steps;

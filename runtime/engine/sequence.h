@@ -20,6 +20,7 @@ struct Sequence {
   GenerationRequest req;
   std::shared_ptr<std::atomic<bool>> cancelled;
   const gemma3n::LayerPlan* plan = nullptr;   // the MatFormer size serving it
+  int64_t plan_params = 0;                     // its effective parameters (plan_effective_params)
   std::string model_id;
   std::unique_ptr<SequenceKv> kv;
   std::unique_ptr<Sampler> sampler;

@@ -226,15 +226,21 @@ namespace {
 
 // A custom MatFormer slice file is served as "<model>:<name>" from the full model's weights and
 // gives the sliced checkpoint's reference tokens.
-TEST(EngineSlices, CustomSliceFileIsServedAndMatchesReference) {
-  const std::string dir = test::temp_dir("slice-file");
+// The tiny model with the slice of the sliced checkpoint (layers 5-6 out, FFN prefixes of 128)
+// loaded from a custom slice file, served as "model:tiny-slice".
+std::unique_ptr<Engine> tiny_slice_engine(const std::string& dir_name) {
+  const std::string dir = test::temp_dir(dir_name);
   std::ofstream(dir + "/tiny.json") << R"({"name":"tiny-slice","layers_skipped":[5,6],)"
                                        R"("ffn_hidden_dims":[128,128,128,128,256,128,128,256]})";
   EngineOptions o;
   o.model_dir = test::fixture_path("gemma3n-tiny/model");
   o.threads = 2;
   o.custom_slices = {dir + "/tiny.json"};
-  auto e = create_engine(o);
+  return create_engine(o);
+}
+
+TEST(EngineSlices, CustomSliceFileIsServedAndMatchesReference) {
+  auto e = tiny_slice_engine("slice-file");
   bool listed = false;
   for (const auto& m : e->models()) listed |= m.id == "model:tiny-slice";
   EXPECT_TRUE(listed);
@@ -252,14 +258,7 @@ TEST(EngineSlices, CustomSliceFileIsServedAndMatchesReference) {
 // Requests for the full model and for its slice, running at the same time, share forward steps
 // (the two sizes agree on every KV role) and each still gets its own reference tokens.
 TEST(EngineSlices, TwoSizesShareStepsAndKeepTheirReferences) {
-  const std::string dir = test::temp_dir("slice-mixed");
-  std::ofstream(dir + "/tiny.json") << R"({"name":"tiny-slice","layers_skipped":[5,6],)"
-                                       R"("ffn_hidden_dims":[128,128,128,128,256,128,128,256]})";
-  EngineOptions o;
-  o.model_dir = test::fixture_path("gemma3n-tiny/model");
-  o.threads = 2;
-  o.custom_slices = {dir + "/tiny.json"};
-  auto e = create_engine(o);
+  auto e = tiny_slice_engine("slice-mixed");
   std::vector<std::shared_ptr<Collector>> full, slice;
   for (int i = 0; i < 3; ++i) {
     full.push_back(std::make_shared<Collector>());

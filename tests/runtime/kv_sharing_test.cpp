@@ -7,24 +7,18 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <random>
 #include <tuple>
 
 #include "runtime/models/gemma3n/text_model.h"
 #include "tests/support/compare.h"
+#include "tests/support/token_ids.h"
 
 namespace gs::runtime::gemma3n {
 namespace {
 
 constexpr float kTol = 1e-3f;
 
-std::vector<int32_t> random_ids(int n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> d(3, 250);
-  std::vector<int32_t> ids(static_cast<size_t>(n));
-  for (auto& v : ids) v = d(rng);
-  return ids;
-}
+using test::random_ids;
 
 struct Tiny {
   ComputeContext ctx{2};

@@ -4,22 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 
 #include "runtime/models/gemma3n/text_model.h"
 #include "tests/support/compare.h"
+#include "tests/support/token_ids.h"
 
 namespace gs::runtime::gemma3n {
 namespace {
 
-std::vector<int32_t> random_ids(int n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int32_t> d(3, 250);
-  std::vector<int32_t> ids(static_cast<size_t>(n));
-  for (auto& v : ids) v = d(rng);
-  ids[0] = 2;
-  return ids;
-}
+using test::random_ids;
 
 // Logits of every `stride`-th position plus the last, prefilled in chunks of `chunk`.
 std::vector<float> chunked_logits(const TextModel& m, const std::vector<int32_t>& ids, int chunk, int stride) {
