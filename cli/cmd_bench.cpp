@@ -1,6 +1,8 @@
 // gemma3n-cli bench: llama-bench-style throughput. ppP = prefill of P tokens in one pass;
 // tgN = N decode steps from an empty context; with --parallel K, K sequences decode together
-// (aggregate tokens/s). A warm-up run, then --reps repetitions; medians are reported.
+// (aggregate tokens/s). A warm-up run, then --reps repetitions; medians are reported. After the
+// decode test: the weight bytes one step read (counted by the matmuls) and, from a read of a
+// buffer larger than the caches on the same threads, the share of the bandwidth roofline reached.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -8,6 +10,7 @@
 #include <cstdio>
 #include <random>
 
+#include "cli/bandwidth_probe.h"
 #include "cli/commands.h"
 #include "cli/model_options.h"
 
@@ -83,6 +86,7 @@ int cmd_bench(int argc, char** argv) {
   CLI::App app{"Prefill and decode throughput (llama-bench protocol: warm-up, repetitions, medians)"};
   ModelOptions mo;
   int p = 512, n = 128, reps = 3, parallel = 1, chunk = 256;  // chunk: the engine default
+  int probe_mb = 512;
   bool json = false;
   add_model_options(app, &mo);
   app.add_option("-p,--n-prompt", p, "prompt tokens for the prefill test (0: skip)")->capture_default_str();
@@ -90,6 +94,8 @@ int cmd_bench(int argc, char** argv) {
   app.add_option("-r,--reps", reps, "repetitions")->capture_default_str();
   app.add_option("--parallel", parallel, "sequences decoded together")->capture_default_str();
   app.add_option("--chunk", chunk, "prefill chunk size")->capture_default_str();
+  app.add_option("--probe-mb", probe_mb, "buffer of the read-bandwidth probe after the decode test (0: skip)")
+      ->capture_default_str();
   app.add_flag("--json", json, "print one JSON line");
   CLI11_PARSE(app, argc, argv);
   auto lm = load_model(mo);
@@ -103,19 +109,28 @@ int cmd_bench(int argc, char** argv) {
     time_prefill(*lm, std::vector<int32_t>(ids.begin(), ids.begin() + std::min(p, 16)), chunk);  // warm-up
     for (int r = 0; r < reps; ++r) pp.push_back(p / time_prefill(*lm, ids, chunk));
   }
+  double step_bytes = 0;  // weight bytes per decode step
   if (n > 0) {
     time_decode(*lm, std::min(n, 4), parallel);  // warm-up
+    const uint64_t b0 = lm->ctx->weight_bytes();
     for (int r = 0; r < reps; ++r) tg.push_back(static_cast<double>(n) * parallel / time_decode(*lm, n, parallel));
+    step_bytes = static_cast<double>(lm->ctx->weight_bytes() - b0) / (static_cast<double>(n) * reps);
   }
   const double pp_med = median(pp), tg_med = median(tg);
+  const int64_t peak_rss = peak_rss_bytes();  // before the probe's buffer
+  BandwidthProbe bw;
+  if (n > 0 && probe_mb > 0) bw = probe_read_bandwidth(*lm->ctx, static_cast<size_t>(probe_mb) << 20, 5);
+  const double traffic_gbs = step_bytes * tg_med / parallel / 1e9;
   const char* fmt = runtime::weight_format_name(lm->model->format());
   const int threads = lm->ctx->num_threads();
   if (json) {
     std::printf("{\"model\":\"%s\",\"slice\":\"%s\",\"weights\":\"%s\",\"threads\":%d,\"n_prompt\":%d,\"n_gen\":%d,"
                 "\"parallel\":%d,\"reps\":%d,\"prefill_tokens_per_s\":%.3f,\"decode_tokens_per_s\":%.3f,"
-                "\"peak_rss_bytes\":%lld,\"rss_after_load_bytes\":%lld}\n",
+                "\"peak_rss_bytes\":%lld,\"rss_after_load_bytes\":%lld,\"decode_weight_bytes_per_step\":%.0f,"
+                "\"decode_weight_gbs\":%.3f,\"read_bandwidth_best_gbs\":%.3f,\"read_bandwidth_median_gbs\":%.3f}\n",
                 mo.model_dir.c_str(), lm->plan.name.c_str(), fmt, threads, p, n, parallel, reps, pp_med, tg_med,
-                static_cast<long long>(peak_rss_bytes()), static_cast<long long>(rss_loaded));
+                static_cast<long long>(peak_rss), static_cast<long long>(rss_loaded), step_bytes, traffic_gbs,
+                bw.best_gbs, bw.median_gbs);
     return 0;
   }
   std::printf("| model | slice | weights | threads | test | t/s (median of %d) |\n|---|---|---|---:|---|---:|\n", reps);
@@ -124,7 +139,15 @@ int cmd_bench(int argc, char** argv) {
   if (n > 0)
     std::printf("| %s | %s | %s | %d | tg%d%s | %.2f |\n", mo.model_dir.c_str(), lm->plan.name.c_str(), fmt, threads, n,
                 parallel > 1 ? (" x" + std::to_string(parallel)).c_str() : "", tg_med);
-  std::printf("peak RSS: %.2f GiB\n", static_cast<double>(peak_rss_bytes()) / (1 << 30));
+  std::printf("peak RSS: %.2f GiB\n", static_cast<double>(peak_rss) / (1 << 30));
+  if (n > 0) {
+    std::printf("decode weight traffic: %.3f GB per step, %.1f GB/s at the median rate\n", step_bytes / 1e9, traffic_gbs);
+    if (bw.best_gbs > 0)
+      std::printf("read bandwidth (%d threads, %d MiB): best %.1f GB/s, median %.1f -> decode at %.0f %% of the "
+                  "roofline (%.0f %% of the median)\n",
+                  threads, probe_mb, bw.best_gbs, bw.median_gbs, 100 * traffic_gbs / bw.best_gbs,
+                  100 * traffic_gbs / bw.median_gbs);
+  }
   return 0;
 }
 

@@ -1,6 +1,8 @@
 #include "cli/model_options.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "runtime/core/npy.h"
 #include "runtime/models/gemma3n/matformer_presets.h"
@@ -17,6 +19,10 @@ void add_model_options(CLI::App& app, ModelOptions* o) {
   app.add_option("--ple-cache-mb", o->ple_cache_mb, "PLE hot-row cache size in MiB")->capture_default_str();
   app.add_flag("--ple-resident", o->ple_resident, "copy the whole PLE table into RAM (comparison)");
   app.add_flag("--dense-ffn", o->dense_ffn, "compute every FFN neuron even in sparse layers (comparison)");
+  app.add_option("--ffn-panels", o->ffn_panels,
+                 "cut dense down_proj into column panels at these FFN widths: auto (the MatFormer presets' "
+                 "narrower widths), off, or a comma list")
+      ->capture_default_str();
   app.add_option("--cache-dir", o->cache_dir,
                  "where quantized weights are cached: auto (~/.cache/gemma3n-server), off, or a directory")
       ->capture_default_str();
@@ -37,6 +43,25 @@ std::unique_ptr<LoadedModel> load_model(const ModelOptions& o) {
   mo.ple.resident = o.ple_resident;
   mo.convert_cache_dir = resolve_cache_dir(o.cache_dir);
   mo.sparse_ffn = !o.dense_ffn;
+  if (o.ffn_panels == "off") {
+    mo.ffn_panel_widths.emplace();
+  } else if (o.ffn_panels != "auto") {
+    std::vector<int64_t> widths;
+    size_t pos = 0;
+    while (pos <= o.ffn_panels.size()) {
+      const size_t end = std::min(o.ffn_panels.find(',', pos), o.ffn_panels.size());
+      char* stop = nullptr;
+      const std::string item = o.ffn_panels.substr(pos, end - pos);
+      const long long v = std::strtoll(item.c_str(), &stop, 10);
+      if (item.empty() || *stop != '\0' || v <= 0) {
+        std::fprintf(stderr, "error: --ffn-panels wants auto, off or positive widths, got '%s'\n", o.ffn_panels.c_str());
+        return nullptr;
+      }
+      widths.push_back(v);
+      pos = end + 1;
+    }
+    mo.ffn_panel_widths = std::move(widths);
+  }
   if (o.weights != "auto") {
     mo.format_auto = false;
     if (!parse_weight_format(o.weights, &mo.format)) {

@@ -76,6 +76,8 @@ WeightView WeightView::first_cols(int64_t n) const {
   return v;
 }
 
+size_t WeightView::used_row_bytes() const { return std::min(row_bytes, row_bytes_for(format, cols)); }
+
 void OwnedWeight::Free::operator()(uint8_t* p) const { std::free(p); }
 
 OwnedWeight OwnedWeight::from_f32(const float* data, int64_t rows, int64_t cols, WeightFormat format) {
@@ -174,6 +176,7 @@ bool takes_int8(const WeightView& w, int64_t n) {
 void matmul(const ComputeContext& ctx, const WeightView& w, const float* x, int64_t n, int64_t x_stride, float* y,
             int64_t y_stride) {
   if (n <= 0 || w.rows <= 0) return;
+  ctx.count_weight_bytes(w.used_row_bytes() * static_cast<uint64_t>(w.rows));
   const bool int8 = takes_int8(w, n);
   quant_detail::ActBlocks acts{};
   // Quantize the activations once rather than once per task.
@@ -194,6 +197,7 @@ void matmul_same_input(const ComputeContext& ctx, std::span<const SameInputOut> 
     }
     total += o.w.rows;
   }
+  for (const auto& o : outs) ctx.count_weight_bytes(o.w.used_row_bytes() * static_cast<uint64_t>(o.w.rows));
   const bool int8 = takes_int8(w0, n);
   quant_detail::ActBlocks acts{};
   if (int8) acts = quant_detail::quantize_acts_shared(ctx, x, n, w0.cols, w0.cols);

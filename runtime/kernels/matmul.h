@@ -37,6 +37,9 @@ struct WeightView {
   WeightView row(int64_t r) const { return {format, 1, cols, row_bytes, data + static_cast<size_t>(r) * row_bytes}; }
   bool empty() const { return data == nullptr; }
   size_t bytes() const { return row_bytes * static_cast<size_t>(rows); }
+  // Bytes a product reads from one row: its `cols` used columns (row_bytes may be a wider
+  // parent's stride).
+  size_t used_row_bytes() const;
 };
 
 // A weight converted into owned, 64-byte-aligned storage.

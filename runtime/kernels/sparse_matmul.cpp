@@ -82,6 +82,7 @@ void matmul_gather_rows(const ComputeContext& ctx, const WeightView& w, std::spa
                         int64_t n, int64_t x_stride, float* y, int64_t y_stride) {
   const auto K = static_cast<int64_t>(rows.size());
   if (n <= 0 || K == 0) return;
+  ctx.count_weight_bytes(w.used_row_bytes() * static_cast<uint64_t>(K));
   const int64_t grain = std::max<int64_t>(8, K / (ctx.num_threads() * 4));
   if (quant_detail::uses_int8_acts(w.format, w.cols, n) && has_avx2_fma_f16c()) {
     // Quantize the activations once for all tasks (per task it would be redone for every range).
@@ -95,6 +96,7 @@ void matmul_gather_rows(const ComputeContext& ctx, const WeightView& w, std::spa
 void matmul_transposed_rows(const ComputeContext& ctx, const WeightView& wt, std::span<const int32_t> rows,
                             const float* h, int64_t n, int64_t h_stride, float* y, int64_t y_stride) {
   if (n <= 0) return;
+  ctx.count_weight_bytes(wt.used_row_bytes() * rows.size());
   // Column tasks in units of 64 (a whole block of every format); each task reads its slice of
   // every row.
   constexpr int64_t kUnit = 64;

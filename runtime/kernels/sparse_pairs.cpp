@@ -35,6 +35,7 @@ void matmul_pairs(const ComputeContext& ctx, const WeightView& w, const NeuronTo
                   int64_t x_stride, float* val) {
   const auto K = static_cast<int64_t>(nt.rows.size());
   if (K == 0) return;
+  ctx.count_weight_bytes(w.used_row_bytes() * static_cast<uint64_t>(K));
   const int64_t grain = std::max<int64_t>(16, K / (ctx.num_threads() * 8));
   if (quant_detail::uses_int8_acts(w.format, w.cols, 1) && has_avx2_fma_f16c()) {
     // q4/q8: the chunk's activations quantized once, then each pair through the int8 decode
@@ -78,6 +79,7 @@ void matmul_transposed_pairs(const ComputeContext& ctx, const WeightView& wt, co
   static_assert(kTile % kQ4Block == 0 && kTile % kQuantBlock == 0);
   const int64_t tiles = (wt.cols + kTile - 1) / kTile;
   const auto K = static_cast<int64_t>(nt.rows.size());
+  ctx.count_weight_bytes(wt.used_row_bytes() * static_cast<uint64_t>(K));
   ctx.parallel_for(tiles, 1, [&](int64_t u0, int64_t u1) {
     thread_local std::vector<float> seg;
     seg.resize(static_cast<size_t>(kTile));

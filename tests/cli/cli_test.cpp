@@ -67,6 +67,35 @@ TEST(Cli, RandomCheckpointShardedLoadsAndRuns) {
   EXPECT_EQ(nlohmann::json::parse(out)["tokens"].size(), 4u);
 }
 
+// bench --json: the rates, the weight bytes a decode step read and the bandwidth probe. The
+// sparse FFN path must show up as fewer bytes than --dense-ffn.
+TEST(Cli, BenchReportsDecodeTrafficAndBandwidth) {
+  const std::string base = kCli + " bench --json --model " + fixture_path("gemma3n-tiny/model") +
+                           " --weights q4 --cache-dir off -p 8 -n 4 -r 1 --threads 2 --probe-mb 16";
+  int rc = -1;
+  const auto sparse = nlohmann::json::parse(run(base, &rc));
+  ASSERT_EQ(rc, 0);
+  const auto dense = nlohmann::json::parse(run(base + " --dense-ffn", &rc));
+  ASSERT_EQ(rc, 0);
+  EXPECT_GT(sparse["prefill_tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(sparse["decode_tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(sparse["read_bandwidth_best_gbs"].get<double>(), 0);
+  EXPECT_GE(sparse["read_bandwidth_best_gbs"].get<double>(), sparse["read_bandwidth_median_gbs"].get<double>());
+  const double s = sparse["decode_weight_bytes_per_step"].get<double>(), d = dense["decode_weight_bytes_per_step"].get<double>();
+  EXPECT_GT(s, 0);
+  EXPECT_LT(s, d);
+  // Panels change where the bytes lie, not how many a step reads (f32: the same greedy tokens,
+  // so the same active neurons, with and without).
+  const std::string f32 = std::string(base).replace(base.find("q4"), 2, "f32");
+  const auto whole = nlohmann::json::parse(run(f32, &rc));
+  ASSERT_EQ(rc, 0);
+  const auto panels = nlohmann::json::parse(run(f32 + " --ffn-panels 128", &rc));
+  ASSERT_EQ(rc, 0);
+  EXPECT_EQ(panels["decode_weight_bytes_per_step"].get<double>(), whole["decode_weight_bytes_per_step"].get<double>());
+  run(base + " --ffn-panels 12x", &rc);
+  EXPECT_TRUE(WIFEXITED(rc) && WEXITSTATUS(rc) != 0);
+}
+
 TEST(Cli, BadInputIsAnErrorNotACrash) {
   int rc = -1;
   run(kCli + " greedy --model /nonexistent --ids /nonexistent.npy --steps 2", &rc);

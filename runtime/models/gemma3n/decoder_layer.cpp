@@ -164,6 +164,24 @@ void mlp_sparse(const ComputeContext& ctx, const LayerWeights& lw, const Planned
   matmul_transposed_rows(ctx, lw.down_proj_t, active, u.data(), T, K, f, D);
 }
 
+// f[T, D] = h[T, :F] · down[:, :F]ᵀ over the column panels down is stored in: each panel the
+// width reaches is one contiguous matmul; the panels after the first add into f.
+void down_project(const ComputeContext& ctx, std::span<const ColumnPanel> down, const float* h, int64_t T, int64_t F,
+                  float* f, int64_t D) {
+  std::vector<float> part;
+  for (const ColumnPanel& p : down) {
+    if (p.col0 >= F) break;
+    const WeightView w = p.w.first_cols(std::min(p.w.cols, F - p.col0));
+    if (p.col0 == 0) {
+      matmul(ctx, w, h, T, F, f, D);
+      continue;
+    }
+    part.resize(static_cast<size_t>(T * D));
+    matmul(ctx, w, h + p.col0, T, F, part.data(), D);
+    for_rows(ctx, T, [&](int64_t t0, int64_t t1) { ops::axpy(1.f, &part[t0 * D], f + t0 * D, (t1 - t0) * D); });
+  }
+}
+
 // f[T, D] = down(gelu(topk(gate(x))) * up(x)) with the plan's FFN width (MatFormer prefix). Rows
 // of narrower sizes (row_width) run at the widest width with their extra neurons zeroed: the
 // weights are read once for all, and a zero neuron adds nothing to down.
@@ -181,7 +199,7 @@ void mlp(const ComputeContext& ctx, const LayerWeights& lw, const PlannedLayer& 
     if (!row_width.empty())
       for (int64_t t = t0; t < t1; ++t) std::fill(&g[t * F + row_width[t]], &g[t * F + F], 0.f);
   });
-  matmul(ctx, lw.down_proj.first_cols(F), g.data(), T, F, f, D);
+  down_project(ctx, lw.down_proj, g.data(), T, F, f, D);
 }
 
 // X_i += RMSNorm(proj(gelu(gate(C_0 * scale)) * pli); norm) for the non-active streams.

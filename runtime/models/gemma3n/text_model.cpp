@@ -3,10 +3,27 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <set>
 
+#include "runtime/models/gemma3n/matformer_presets.h"
 #include "runtime/models/gemma3n/text_blocks.h"
 
 namespace gs::runtime::gemma3n {
+namespace {
+
+// Every FFN width a preset of this checkpoint uses below the checkpoint's own, ascending.
+std::vector<int64_t> preset_panel_widths(const TextConfig& c) {
+  std::set<int64_t> widths;
+  for (const auto& s : applicable_presets(c, default_presets_path())) {
+    auto plan = slice_plan(c, s);
+    if (!plan.ok()) continue;
+    for (const auto& pl : plan->layers)
+      if (pl.ffn_width < c.intermediate_size[pl.layer]) widths.insert(pl.ffn_width);
+  }
+  return {widths.begin(), widths.end()};
+}
+
+}  // namespace
 
 Expected<std::unique_ptr<TextModel>> TextModel::load(const std::string& model_dir, const TextModelOptions& opt,
                                                      const ComputeContext& ctx) {
@@ -21,7 +38,10 @@ Expected<std::unique_ptr<TextModel>> TextModel::load(const std::string& model_di
   m->format_ = opt.format;
   if (opt.format_auto) m->format_ = m->cfg_.storage_dtype == "bfloat16" ? WeightFormat::kBF16 : WeightFormat::kF32;
   m->max_context_ = std::min(opt.max_context, m->cfg_.text.max_position_embeddings);
-  auto w = load_text_weights(*m->store_, m->cfg_, m->format_, ctx, opt.ple, opt.convert_cache_dir, opt.sparse_ffn);
+  WeightLayout layout;
+  layout.sparse_ffn = opt.sparse_ffn;
+  layout.ffn_panel_widths = opt.ffn_panel_widths ? *opt.ffn_panel_widths : preset_panel_widths(m->cfg_.text);
+  auto w = load_text_weights(*m->store_, m->cfg_, m->format_, ctx, opt.ple, opt.convert_cache_dir, layout);
   if (!w.ok()) return w.error();
   m->w_ = std::move(w).value();
   m->full_plan_ = full_plan(m->cfg_.text);

@@ -3,6 +3,7 @@
 // Gemma3nTextModel.forward with use_cache=True semantics (see shared/spec/gemma3n-text.md §3).
 #pragma once
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -45,6 +46,9 @@ struct TextModelOptions {
   PleOptions ple;
   std::string convert_cache_dir;               // "" = quantize at every load
   bool sparse_ffn = true;                      // compute only active neurons in sparse layers
+  // Widths at which dense down_proj is cut into column panels (see WeightLayout); unset: the
+  // narrower FFN widths of the MatFormer presets that apply to this checkpoint.
+  std::optional<std::vector<int64_t>> ffn_panel_widths;
 };
 
 class TextModel {

@@ -100,6 +100,44 @@ class Binder {
     }
     return ok_status();
   }
+  // A [rows, cols] checkpoint matrix stored as column panels [bounds[k], bounds[k + 1]), each
+  // cached as "<name>.cols<a>-<b>".
+  Status mat_panels(const std::string& name, int64_t rows, int64_t cols, const std::vector<int64_t>& bounds,
+                    std::vector<ColumnPanel>* out) {
+    std::vector<const WeightView*> cached;
+    bool all_cached = reader_ != nullptr;
+    for (size_t k = 0; k + 1 < bounds.size(); ++k) {
+      const WeightView* c = reader_ ? reader_->find(panel_key(name, bounds[k], bounds[k + 1]), format_, rows,
+                                                    bounds[k + 1] - bounds[k])
+                                    : nullptr;
+      if (reader_ && !c) ++cache_misses_;
+      all_cached = all_cached && c;
+      cached.push_back(c);
+    }
+    auto t = get(name, {rows, cols}, /*resident=*/!all_cached);
+    if (!t.ok()) return t.error();
+    std::vector<float> w;
+    if (!all_cached) {
+      w = (*t)->to_f32();
+      drop(**t);
+    }
+    for (size_t k = 0; k + 1 < bounds.size(); ++k) {
+      const int64_t c0 = bounds[k], pc = bounds[k + 1] - c0;
+      if (cached[k]) {
+        out->push_back({c0, *cached[k]});
+        tw_->resident_bytes += cached[k]->bytes();
+        continue;
+      }
+      std::vector<float> panel(static_cast<size_t>(rows * pc));
+      for (int64_t r = 0; r < rows; ++r)
+        std::copy_n(&w[static_cast<size_t>(r * cols + c0)], pc, &panel[static_cast<size_t>(r * pc)]);
+      tw_->storage.push_back(OwnedWeight::from_f32(panel.data(), rows, pc, format_));
+      tw_->resident_bytes += tw_->storage.back().bytes();
+      out->push_back({c0, tw_->storage.back().view()});
+      add_to_cache(panel_key(name, c0, bounds[k + 1]), out->back().w);
+    }
+    return ok_status();
+  }
   Status vec(const std::string& name, std::vector<int64_t> shape, std::vector<float>* out) {
     auto t = get(name, std::move(shape));
     if (!t.ok()) return t.error();
@@ -110,6 +148,17 @@ class Binder {
   }
 
  private:
+  static std::string panel_key(const std::string& name, int64_t c0, int64_t c1) {
+    return name + ".cols" + std::to_string(c0) + "-" + std::to_string(c1);
+  }
+  void add_to_cache(const std::string& key, const WeightView& w) {
+    if (!writer_) return;
+    if (auto st = writer_->add(key, w); !st.ok()) {
+      spdlog::warn("convert cache disabled: {}", st.error().message);
+      writer_ = nullptr;
+      write_failed_ = true;
+    }
+  }
   // The converted copy is resident now: give the mapped pages back right away, so the peak RSS
   // of loading is the converted model plus one tensor, not twice the model.
   static void drop(const TensorRef& t) {
@@ -132,10 +181,22 @@ struct CacheSetup {
   std::string path;
 };
 
-CacheSetup open_convert_cache(const WeightStore& ws, WeightFormat format, const std::string& dir, bool sparse_ffn) {
+// "" for the default layout; else what differs ("dense", "p8192", "dense-p8192").
+std::string layout_tag(const WeightLayout& layout) {
+  std::string tag = layout.sparse_ffn ? "" : "dense";
+  if (!layout.ffn_panel_widths.empty()) {
+    tag += tag.empty() ? "p" : "-p";
+    for (size_t i = 0; i < layout.ffn_panel_widths.size(); ++i)
+      tag += (i ? "_" : "") + std::to_string(layout.ffn_panel_widths[i]);
+  }
+  return tag;
+}
+
+CacheSetup open_convert_cache(const WeightStore& ws, WeightFormat format, const std::string& dir,
+                              const WeightLayout& layout) {
   CacheSetup c;
   if (dir.empty() || !is_block_quantized(format)) return c;
-  c.path = convert_cache_path(dir, checkpoint_fingerprint(ws), format, sparse_ffn ? "" : "dense");
+  c.path = convert_cache_path(dir, checkpoint_fingerprint(ws), format, layout_tag(layout));
   auto r = ConvertCacheReader::open(c.path);
   if (r.ok()) {
     c.reader = std::move(r).value();
@@ -155,7 +216,17 @@ CacheSetup open_convert_cache(const WeightStore& ws, WeightFormat format, const 
     if (!_st.ok()) return _st.error(); \
   } while (0)
 
-Status bind_layer(Binder& b, const std::string& p, const TextConfig& c, int l, bool sparse_ffn, LayerWeights* w) {
+// Column bounds of the down_proj panels of a layer of width F: 0, the panel widths below F, F.
+std::vector<int64_t> panel_bounds(const std::vector<int64_t>& widths, int64_t F) {
+  std::vector<int64_t> b{0};
+  for (int64_t w : widths)
+    if (w > b.back() && w < F) b.push_back(w);
+  b.push_back(F);
+  return b;
+}
+
+Status bind_layer(Binder& b, const std::string& p, const TextConfig& c, int l, const WeightLayout& layout,
+                  LayerWeights* w) {
   const int64_t D = c.hidden_size, hd = c.head_dim, H = c.num_attention_heads, KV = c.num_key_value_heads;
   const int64_t F = c.intermediate_size[l], N = c.altup_num_inputs, r = c.laurel_rank, P = c.hidden_size_per_layer_input;
   GS_TRY(b.mat(p + "self_attn.q_proj.weight", H * hd, D, &w->q_proj));
@@ -170,8 +241,15 @@ Status bind_layer(Binder& b, const std::string& p, const TextConfig& c, int l, b
   }
   GS_TRY(b.mat(p + "mlp.gate_proj.weight", F, D, &w->gate_proj));
   GS_TRY(b.mat(p + "mlp.up_proj.weight", F, D, &w->up_proj));
-  if (sparse_ffn && c.activation_sparsity[l] > 0.f) GS_TRY(b.mat_transposed(p + "mlp.down_proj.weight", D, F, &w->down_proj_t));
-  else GS_TRY(b.mat(p + "mlp.down_proj.weight", D, F, &w->down_proj));
+  const std::string down = p + "mlp.down_proj.weight";
+  if (layout.sparse_ffn && c.activation_sparsity[l] > 0.f) {
+    GS_TRY(b.mat_transposed(down, D, F, &w->down_proj_t));
+  } else if (const auto bounds = panel_bounds(layout.ffn_panel_widths, F); bounds.size() > 2) {
+    GS_TRY(b.mat_panels(down, D, F, bounds, &w->down_proj));
+  } else {
+    w->down_proj.emplace_back();
+    GS_TRY(b.mat(down, D, F, &w->down_proj.back().w));
+  }
   GS_TRY(b.vec(p + "input_layernorm.weight", {D}, &w->input_layernorm));
   GS_TRY(b.vec(p + "post_attention_layernorm.weight", {D}, &w->post_attention_layernorm));
   GS_TRY(b.vec(p + "pre_feedforward_layernorm.weight", {D}, &w->pre_feedforward_layernorm));
@@ -215,12 +293,19 @@ std::string text_prefix(const WeightStore& ws) {
 Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, const Gemma3nConfig& cfg,
                                                         WeightFormat format, const ComputeContext& ctx,
                                                         const PleOptions& ple_opt, const std::string& cache_dir,
-                                                        bool sparse_ffn) {
+                                                        const WeightLayout& layout) {
   (void)ctx;
   const TextConfig& c = cfg.text;
   auto tw = std::make_unique<TextWeights>();
   Binder b(ws, tw.get(), format);
-  CacheSetup cache = open_convert_cache(ws, format, cache_dir, sparse_ffn);
+  for (size_t i = 1; i < layout.ffn_panel_widths.size(); ++i)
+    if (layout.ffn_panel_widths[i] <= layout.ffn_panel_widths[i - 1])
+      return make_error(ErrorCode::kInvalidArgument, "FFN panel widths must ascend");
+  for (int64_t pw : layout.ffn_panel_widths)
+    if (pw <= 0 || pw % block_cols(format) != 0)
+      return make_error(ErrorCode::kInvalidArgument, "FFN panel width " + std::to_string(pw) +
+                                                         " is not a whole number of weight blocks");
+  CacheSetup cache = open_convert_cache(ws, format, cache_dir, layout);
   b.set_cache(cache.reader.get(), cache.writer.get());
   const std::string p = text_prefix(ws);
   const int64_t D = c.hidden_size, L = c.num_hidden_layers, P = c.hidden_size_per_layer_input;
@@ -237,7 +322,7 @@ Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, 
   }
   tw->layers.resize(L);
   for (int l = 0; l < L; ++l)
-    GS_TRY(bind_layer(b, p + "layers." + std::to_string(l) + ".", c, l, sparse_ffn, &tw->layers[l]));
+    GS_TRY(bind_layer(b, p + "layers." + std::to_string(l) + ".", c, l, layout, &tw->layers[l]));
 
   auto ple = b.get(p + "embed_tokens_per_layer.weight", {c.vocab_size_per_layer_input, L * P}, false);
   if (!ple.ok()) return ple.error();
