@@ -56,7 +56,8 @@ double time_prefill(const LoadedModel& lm, const std::vector<int32_t>& ids, int 
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-// Seconds for `steps` decode steps of `parallel` sequences together (greedy, from BOS).
+// Seconds for `steps` decode steps of `parallel` sequences together (greedy; the first from BOS,
+// the others from random tokens).
 double time_decode(const LoadedModel& lm, int steps, int parallel) {
   const int V = lm.model->text_config().vocab_size;
   std::vector<std::unique_ptr<runtime::SequenceKv>> kv;
@@ -65,7 +66,9 @@ double time_decode(const LoadedModel& lm, int steps, int parallel) {
     kv.push_back(lm.model->new_sequence(lm.plan));
     kvs.push_back(kv.back().get());
   }
-  std::vector<int32_t> next(static_cast<size_t>(parallel), 2);
+  // Each sequence starts from its own token so that they diverge: identical sequences would share
+  // their sparse layers' active neurons and understate what K streams read.
+  std::vector<int32_t> next = random_prompt(parallel, std::min(V, lm.model->text_config().vocab_size_per_layer_input), 7);
   const auto t0 = Clock::now();
   for (int i = 0; i < steps; ++i) {
     StepBatch b;
