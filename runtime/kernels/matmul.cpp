@@ -132,9 +132,8 @@ namespace quant_detail {
 
 ActBlocks quantize_acts_shared(const ComputeContext& ctx, const float* x, int64_t n, int64_t x_stride, int64_t cols) {
   const ActBlocks acts = act_scratch(n, cols);
-  const int64_t blocks = cols / kQ4Block;
   ctx.parallel_for(n, std::max<int64_t>(1, n / (ctx.num_threads() * 2)), [&](int64_t i0, int64_t i1) {
-    const ActBlocks part{acts.q + i0 * cols, acts.d + i0 * blocks, acts.s + i0 * blocks};
+    const ActBlocks part = acts.from_row(i0, cols);
     quantize_acts_avx2(x + i0 * x_stride, i1 - i0, x_stride, cols, part);
   });
   return acts;

@@ -160,8 +160,8 @@ ActBlocks act_scratch(int64_t n, int64_t cols) {
   thread_local std::vector<float> ds;
   const auto nq = static_cast<size_t>(n * cols), nb = static_cast<size_t>(n * (cols / kQ4Block));
   if (q.size() < nq) q.resize(nq);
-  if (ds.size() < 2 * nb) ds.resize(2 * nb);
-  return {q.data(), ds.data(), ds.data() + nb};
+  if (ds.size() < 4 * nb) ds.resize(4 * nb);
+  return {q.data(), ds.data(), ds.data() + nb, ds.data() + 2 * nb};
 }
 
 void quantize_acts_scalar(const float* x, int64_t n, int64_t xs, int64_t cols, const ActBlocks& out) {
@@ -181,6 +181,8 @@ void quantize_acts_scalar(const float* x, int64_t n, int64_t xs, int64_t cols, c
       for (int k = 0; k < kQ4Block; ++k) q[k] = static_cast<int8_t>(round_clamped(xb[k] * inv, -127.f, 127.f));
       out.d[i * blocks + b] = d;
       out.s[i * blocks + b] = sum;
+      out.ds[2 * (i * blocks + b)] = d;
+      out.ds[2 * (i * blocks + b) + 1] = sum;
     }
   }
 }

@@ -44,13 +44,12 @@ void matmul_pairs(const ComputeContext& ctx, const WeightView& w, const NeuronTo
     // K > 0, so some token is listed: quantize up to the last one.
     const int64_t n = *std::max_element(nt.token.begin(), nt.token.end()) + 1;
     const quant_detail::ActBlocks acts = quant_detail::quantize_acts_shared(ctx, x, n, x_stride, w.cols);
-    const int64_t ablocks = w.cols / kQ4Block;
     ctx.parallel_for(K, grain, [&](int64_t k0, int64_t k1) {
       for (int64_t k = k0; k < k1; ++k) {
         const WeightView row = w.row(nt.rows[k]);
         for (int32_t j = nt.start[k]; j < nt.start[k + 1]; ++j) {
           const int64_t t = nt.token[j];
-          const quant_detail::ActBlocks at{acts.q + t * w.cols, acts.d + t * ablocks, acts.s + t * ablocks};
+          const quant_detail::ActBlocks at = acts.from_row(t, w.cols);
           quant_detail::int8_matmul_rows_avx2(row, 0, 1, at, 1, val + j, 1);
         }
       }

@@ -156,10 +156,16 @@ TEST(QuantCodec, Avx2ActivationQuantizationMatchesScalar) {
   for (int64_t c = 128; c < 192; ++c) x[2 * xs + c] = 0.f;  // row 2, block 2: all zero
   std::vector<int8_t> qa(n * cols), qs(n * cols);
   std::vector<float> da(n * blocks), ds(n * blocks), sa(n * blocks), ss(n * blocks);
-  quant_detail::quantize_acts_avx2(x.data(), n, xs, cols, {qa.data(), da.data(), sa.data()});
-  quant_detail::quantize_acts_scalar(x.data(), n, xs, cols, {qs.data(), ds.data(), ss.data()});
+  std::vector<float> pa(2 * n * blocks), ps(2 * n * blocks);  // the interleaved (d, s) pairs
+  quant_detail::quantize_acts_avx2(x.data(), n, xs, cols, {qa.data(), da.data(), sa.data(), pa.data()});
+  quant_detail::quantize_acts_scalar(x.data(), n, xs, cols, {qs.data(), ds.data(), ss.data(), ps.data()});
   EXPECT_EQ(qa, qs);
   for (int64_t k = 0; k < n * blocks; ++k) {
+    // Both encoders write the pairs as exact copies of their d and s.
+    EXPECT_EQ(std::memcmp(&pa[2 * k], &da[k], 4), 0) << k;
+    EXPECT_EQ(std::memcmp(&pa[2 * k + 1], &sa[k], 4), 0) << k;
+    EXPECT_EQ(std::memcmp(&ps[2 * k], &ds[k], 4), 0) << k;
+    EXPECT_EQ(std::memcmp(&ps[2 * k + 1], &ss[k], 4), 0) << k;
     if (std::isnan(ds[k])) {
       EXPECT_TRUE(std::isnan(da[k])) << k;
       continue;
