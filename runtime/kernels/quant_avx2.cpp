@@ -321,6 +321,48 @@ float q4_dot_i8_row(const uint8_t* row, int64_t blocks, const ActBlocks& a) {
   return hsum(t) + _mm_cvtss_f32(_mm_movehdup_ps(macc));
 }
 
+// One weight row against four activation rows, batched decode. The rows' integer block dots
+// (8 lanes each) are folded into one vector holding every row's partial sums in lanes i and
+// i + 4 (unpack/add, shuffle pipes), so one convert and one FMA with the block's scales for all
+// rows ([d_w·d_x0..3] twice) replace one convert, scalar multiply, broadcast, FMA and scalar
+// minimum FMA per row; the minimum terms of all rows take one 128-bit FMA. d4/s4: the rows'
+// activation scales and sums block-major (4 per block). Measured on one core, weights from DRAM:
+// 2048 columns 8.6 -> 10.2 GB/s, 8192 columns 5.5 -> 6.0; E2B 4-stream decode 45.6 -> 48.7
+// tok/s. With 2 or 3 rows (zero lanes) it lost to q4_dot_i8 (-11 %, -2 %).
+void q4_dot_i8_rows4(const uint8_t* row, int64_t blocks, const ActBlocks& a, int64_t cols, const float* d4,
+                     const float* s4, float* y, int64_t ys) {
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+  __m128 macc = _mm_setzero_ps();
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint8_t* blk = row + b * kQ4BlockBytes;
+    int dm_bits;
+    std::memcpy(&dm_bits, blk, 4);
+    const __m128 dm = _mm_cvtph_ps(_mm_cvtsi32_si128(dm_bits));  // [d_w, m_w, 0, 0]
+    const __m256i qs = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 4));
+    const __m256i lo = _mm256_and_si256(qs, mask), hi = _mm256_and_si256(_mm256_srli_epi16(qs, 4), mask);
+    __m256i p[4];
+    for (int i = 0; i < 4; ++i) {
+      const int8_t* qx = a.q + i * cols + b * kQ4Block;
+      const __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx)));
+      const __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qx + 32)));
+      p[i] = _mm256_madd_epi16(_mm256_add_epi16(plo, phi), ones);
+    }
+    // Per 128-bit half: [p0 p1 p2 p3 partial sums].
+    const __m256i t01 = _mm256_add_epi32(_mm256_unpacklo_epi32(p[0], p[1]), _mm256_unpackhi_epi32(p[0], p[1]));
+    const __m256i t23 = _mm256_add_epi32(_mm256_unpacklo_epi32(p[2], p[3]), _mm256_unpackhi_epi32(p[2], p[3]));
+    const __m256i r = _mm256_add_epi32(_mm256_unpacklo_epi64(t01, t23), _mm256_unpackhi_epi64(t01, t23));
+    const __m256 sc = _mm256_mul_ps(_mm256_broadcastss_ps(dm), _mm256_broadcast_ps(reinterpret_cast<const __m128*>(d4 + 4 * b)));
+    acc[b & 1] = _mm256_fmadd_ps(sc, _mm256_cvtepi32_ps(r), acc[b & 1]);
+    macc = _mm_fmadd_ps(_mm_shuffle_ps(dm, dm, 0x55), _mm_loadu_ps(s4 + 4 * b), macc);
+  }
+  const __m256 t = _mm256_add_ps(acc[0], acc[1]);
+  alignas(16) float out[4];
+  _mm_store_ps(out, _mm_add_ps(_mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)), macc));
+  for (int i = 0; i < 4; ++i) y[i * ys] = out[i];
+}
+
 // kQ8 weights times int8 activations, one weight row against NA activation rows. vpmaddubsw
 // wants one unsigned operand: |w| against x carrying w's sign (vpsignb; w in [-127, 127], so
 // pairs stay within 2·127·127 < 2^15). Then vpmaddwd, and one FMA applies d_w·d_x. 7 vector uops
@@ -413,8 +455,10 @@ void q4_dot_i8_tabled(const uint8_t* row, const float* dw, const float* mw, int6
 
 // Rows [r, r1) against activation rows [0, na) of `a`. `dw`, `mw`: the f32 block scales of row
 // r onwards (blocks per row), or null: then the scales are read in passing (q4_dot_i8).
+// Without tables (dw null), four rows go through q4_dot_i8_rows4 with d4/s4 (block-major
+// activation scales of these rows).
 void q4_rows_pass(const WeightView& w, int64_t r, int64_t r1, const ActBlocks& a, int64_t na, float* y, int64_t ys,
-                  const float* dw, const float* mw) {
+                  const float* dw, const float* mw, const float* d4, const float* s4) {
   const int64_t blocks = w.cols / kQ4Block;
   for (int64_t k = 0; r < r1; ++r, ++k) {
     const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_bytes;
@@ -430,9 +474,9 @@ void q4_rows_pass(const WeightView& w, int64_t r, int64_t r1, const ActBlocks& a
       continue;
     }
     switch (na) {
-      case 4: q4_dot_i8<4, 1>(row, blocks, a, w.cols, yr, ys); break;
+      case 4: q4_dot_i8_rows4(row, blocks, a, w.cols, d4, s4, yr, ys); break;
       case 3: q4_dot_i8<3, 1>(row, blocks, a, w.cols, yr, ys); break;
-      case 2: q4_dot_i8<2, 2>(row, blocks, a, w.cols, yr, ys); break;
+      case 2: q4_dot_i8<2, 2>(row, blocks, a, w.cols, yr, ys); break;  // rows4 measured 11 % slower here
       default: *yr = q4_dot_i8_row<4>(row, blocks, a); break;
     }
   }
@@ -485,6 +529,19 @@ void q4_matmul_rows_i8_avx2(const WeightView& w, int64_t r0, int64_t r1, const A
   if (tabled && table.size() < static_cast<size_t>(2 * slab * blocks)) table.resize(static_cast<size_t>(2 * slab * blocks));
   float* dw = tabled ? table.data() : nullptr;
   float* mw = tabled ? dw + slab * blocks : nullptr;
+  // Batched decode (one group of 4 rows): the rows' scales block-major for q4_dot_i8_rows4.
+  thread_local std::vector<float> scales4;
+  float *d4 = nullptr, *s4 = nullptr;
+  if (n == 4) {
+    if (scales4.size() < static_cast<size_t>(8 * blocks)) scales4.resize(static_cast<size_t>(8 * blocks));
+    d4 = scales4.data();
+    s4 = d4 + 4 * blocks;
+    for (int64_t b = 0; b < blocks; ++b)
+      for (int64_t i = 0; i < 4; ++i) {
+        d4[4 * b + i] = a.d[i * blocks + b];
+        s4[4 * b + i] = a.s[i * blocks + b];
+      }
+  }
   for (int64_t s0 = r0; s0 < r1; s0 += slab) {
     const int64_t s1 = std::min(r1, s0 + slab);
     if (tabled)
@@ -497,7 +554,7 @@ void q4_matmul_rows_i8_avx2(const WeightView& w, int64_t r0, int64_t r1, const A
       }
     for (int64_t i = 0; i < n; i += 4) {
       const ActBlocks ai = a.from_row(i, w.cols);
-      q4_rows_pass(w, s0, s1, ai, std::min<int64_t>(4, n - i), y + i * ys, ys, dw, mw);
+      q4_rows_pass(w, s0, s1, ai, std::min<int64_t>(4, n - i), y + i * ys, ys, dw, mw, d4, s4);
     }
   }
 }
