@@ -118,17 +118,20 @@ void add_bf16_tail(const uint8_t* row, int64_t c0, int64_t cols, const float* x,
 // hide the FMA latency when there are few of them.
 template <class Block, int NA>
 void fused_rows_na(const WeightView& w, int64_t r0, int64_t r1, const float* x, int64_t xs, float* y, int64_t ys) {
-  constexpr int KA = NA <= 2 ? 4 : 2;
+  // Rows left over after the groups use the groups' accumulator count (KA): a row's sum order
+  // must not depend on whether a slab or task boundary put it in a group.
   const int64_t blocks = w.cols / kQuantBlock;
+  auto at = [&](int64_t r) { return w.data + static_cast<size_t>(r) * w.row_bytes; };
   int64_t r = r0;
-  if (NA == 1 && w.cols > 4096)
-    for (; r + 4 <= r1; r += 4)
-      dot_rows<Block, 4, 1, 2>(w.data + static_cast<size_t>(r) * w.row_bytes, w.row_bytes, blocks, x, xs, y + r, ys);
-  else if (NA >= 2)
-    for (; r + 2 <= r1; r += 2)
-      dot_rows<Block, 2, NA, 1>(w.data + static_cast<size_t>(r) * w.row_bytes, w.row_bytes, blocks, x, xs, y + r, ys);
-  for (; r < r1; ++r)
-    dot_rows<Block, 1, NA, KA>(w.data + static_cast<size_t>(r) * w.row_bytes, w.row_bytes, blocks, x, xs, y + r, ys);
+  if (NA == 1 && w.cols > 4096) {
+    for (; r + 4 <= r1; r += 4) dot_rows<Block, 4, 1, 2>(at(r), w.row_bytes, blocks, x, xs, y + r, ys);
+    for (; r < r1; ++r) dot_rows<Block, 1, 1, 2>(at(r), w.row_bytes, blocks, x, xs, y + r, ys);
+  } else if (NA >= 2) {
+    for (; r + 2 <= r1; r += 2) dot_rows<Block, 2, NA, 1>(at(r), w.row_bytes, blocks, x, xs, y + r, ys);
+    for (; r < r1; ++r) dot_rows<Block, 1, NA, 1>(at(r), w.row_bytes, blocks, x, xs, y + r, ys);
+  } else {
+    for (; r < r1; ++r) dot_rows<Block, 1, 1, 4>(at(r), w.row_bytes, blocks, x, xs, y + r, ys);
+  }
 }
 
 // Rows are walked in slabs small enough to stay in L1/L2 while every group of up to 4
