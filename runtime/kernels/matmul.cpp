@@ -22,9 +22,11 @@ size_t row_bytes_for(WeightFormat f, int64_t cols) {
   return f == WeightFormat::kF32 ? static_cast<size_t>(cols) * 4 : quant_row_bytes(f, cols);
 }
 
-// Rows of W per parallel task: big enough to amortise scheduling, small enough to balance.
+// Rows of W per parallel task: big enough to amortise scheduling, small enough to balance. 8
+// tasks per thread instead of 4 (alternating A/B runs): E4B q4 decode +3.5 %, E2B pp256 +5 %,
+// 4-stream decode unchanged; the threads wait less at the end of each of a step's ~300 matmuls.
 int64_t row_grain(const ComputeContext& ctx, int64_t rows) {
-  const int64_t tasks = static_cast<int64_t>(ctx.num_threads()) * 4;
+  const int64_t tasks = static_cast<int64_t>(ctx.num_threads()) * 8;
   return std::max<int64_t>(16, (rows + tasks - 1) / tasks);
 }
 
