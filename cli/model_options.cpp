@@ -33,6 +33,25 @@ std::string resolve_cache_dir(const std::string& v) {
   return v == "auto" ? runtime::default_convert_cache_dir() : v;
 }
 
+namespace {
+
+// "w1,w2,...": positive integers.
+bool parse_widths(const std::string& text, std::vector<int64_t>* out) {
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t end = std::min(text.find(',', pos), text.size());
+    const std::string item = text.substr(pos, end - pos);
+    char* stop = nullptr;
+    const long long v = std::strtoll(item.c_str(), &stop, 10);
+    if (item.empty() || *stop != '\0' || v <= 0) return false;
+    out->push_back(v);
+    pos = end + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::unique_ptr<LoadedModel> load_model(const ModelOptions& o) {
   using namespace runtime;
   auto lm = std::make_unique<LoadedModel>();
@@ -43,24 +62,12 @@ std::unique_ptr<LoadedModel> load_model(const ModelOptions& o) {
   mo.ple.resident = o.ple_resident;
   mo.convert_cache_dir = resolve_cache_dir(o.cache_dir);
   mo.sparse_ffn = !o.dense_ffn;
-  if (o.ffn_panels == "off") {
+  if (o.ffn_panels != "auto") {
     mo.ffn_panel_widths.emplace();
-  } else if (o.ffn_panels != "auto") {
-    std::vector<int64_t> widths;
-    size_t pos = 0;
-    while (pos <= o.ffn_panels.size()) {
-      const size_t end = std::min(o.ffn_panels.find(',', pos), o.ffn_panels.size());
-      char* stop = nullptr;
-      const std::string item = o.ffn_panels.substr(pos, end - pos);
-      const long long v = std::strtoll(item.c_str(), &stop, 10);
-      if (item.empty() || *stop != '\0' || v <= 0) {
-        std::fprintf(stderr, "error: --ffn-panels wants auto, off or positive widths, got '%s'\n", o.ffn_panels.c_str());
-        return nullptr;
-      }
-      widths.push_back(v);
-      pos = end + 1;
+    if (o.ffn_panels != "off" && !parse_widths(o.ffn_panels, &*mo.ffn_panel_widths)) {
+      std::fprintf(stderr, "error: --ffn-panels wants auto, off or positive widths, got '%s'\n", o.ffn_panels.c_str());
+      return nullptr;
     }
-    mo.ffn_panel_widths = std::move(widths);
   }
   if (o.weights != "auto") {
     mo.format_auto = false;

@@ -1,6 +1,6 @@
 // Internal to runtime/kernels/quant*.cpp: the per-ISA entry points behind quant.h's dispatch.
-// The AVX2 versions are defined in quant_avx2.cpp (compiled with -mavx2 -mfma -mf16c) and must
-// only be called when has_avx2_fma_f16c() holds.
+// The AVX2 versions are defined in quant_avx2.cpp, int8_matmul_avx2.cpp and sparse_avx2.cpp (compiled
+// with -mavx2 -mfma -mf16c) and must only be called when has_avx2_fma_f16c() holds.
 #pragma once
 #include <cstdint>
 #include <span>
