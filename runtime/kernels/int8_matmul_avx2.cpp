@@ -194,8 +194,8 @@ inline float min_term(const float* mw, const float* s, int64_t blocks) {
 // the 8 products d_w·d_x of an activation row and each block takes its lane with one permute,
 // where q4_dot_i8 spends a scalar multiply, a broadcast and a scalar FMA (the minimum term) per
 // block and row; the minimum term becomes one float dot per row (min_term). 7 vector uops per
-// block and row instead of 9, for prefill, which is compute-bound (q4_matmul_rows_i8_avx2 says
-// why batched decode keeps q4_dot_i8).
+// block and row instead of 9, for prefill, which is compute-bound (batched decode reads the
+// scales in passing: q4_matmul_rows_i8_avx2 says why).
 template <int NA>
 void q4_dot_i8_tabled(const uint8_t* row, const float* dw, const float* mw, int64_t blocks, const ActBlocks& a,
                       int64_t cols, float* y, int64_t ys) {

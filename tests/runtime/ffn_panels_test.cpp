@@ -16,12 +16,6 @@
 namespace gs::runtime::gemma3n {
 namespace {
 
-std::vector<int32_t> ids_of(const std::string& golden) {
-  std::vector<int32_t> ids;
-  for (int64_t v : test::load_i64("gemma3n-tiny/golden/" + golden)) ids.push_back(static_cast<int32_t>(v));
-  return ids;
-}
-
 Expected<std::unique_ptr<TextModel>> load(const ComputeContext& ctx, std::vector<int64_t> panels,
                                           WeightFormat f = WeightFormat::kF32, const std::string& cache = "") {
   TextModelOptions o;
@@ -47,7 +41,8 @@ std::vector<std::vector<float>> prefill_together(const TextModel& m, std::span<c
   for (size_t s = 0; s < prompts.size(); ++s) {
     kv.push_back(m.new_sequence(*plans[s]));
     kvs.push_back(kv.back().get());
-    for (size_t i = 0; i < prompts[s].size(); ++i) b.add(prompts[s][i], static_cast<int32_t>(i), static_cast<int>(s), true);
+    for (size_t i = 0; i < prompts[s].size(); ++i)
+      b.add(prompts[s][i], static_cast<int32_t>(i), static_cast<int>(s), true);
   }
   StepOutput out;
   const auto st = m.forward(b, plans, kvs, &out);
@@ -81,8 +76,11 @@ TEST(FfnPanels, DenseLayersAreCutAtTheWidths) {
   // No presets apply to the 10-layer tiny model, so the automatic layout keeps one panel.
   auto plain = TextModel::load(test::fixture_path("gemma3n-tiny/model"), TextModelOptions{}, ctx);
   ASSERT_TRUE(plain.ok());
-  for (const auto& lw : (*plain)->weights().layers)
-    if (lw.down_proj_t.empty()) EXPECT_EQ(lw.down_proj.size(), 1u);
+  for (const auto& lw : (*plain)->weights().layers) {
+    if (lw.down_proj_t.empty()) {
+      EXPECT_EQ(lw.down_proj.size(), 1u);
+    }
+  }
 }
 
 TEST(FfnPanels, FullModelAndSliceMatchTheirGoldensAloneAndTogether) {
@@ -91,7 +89,7 @@ TEST(FfnPanels, FullModelAndSliceMatchTheirGoldensAloneAndTogether) {
   ASSERT_TRUE(m.ok()) << m.error().message;
   const TextModel& model = **m;
   const LayerPlan slice = tiny_slice(model);
-  const auto a = ids_of("text_prompt_ids.npy"), s = ids_of("matformer_prompt_ids.npy");
+  const auto a = test::golden_ids("text_prompt_ids.npy"), s = test::golden_ids("matformer_prompt_ids.npy");
   const auto want_a = test::load_f32("gemma3n-tiny/golden/text_prefill_logits_f64.npy");
   const auto want_s = test::load_f32("gemma3n-tiny/golden/matformer_prefill_logits_f64.npy");
   const LayerPlan* full_only[] = {&model.full()};
@@ -128,14 +126,15 @@ TEST(FfnPanels, QuantizedPanelsComputeWhatTheUnsplitMatrixDoes) {
       matmul(ctx, s[0].w, h.data(), T, 256, y0.data(), 128);
       matmul(ctx, s[1].w, h.data() + 128, T, 256, y1.data(), 128);
       for (size_t i = 0; i < y.size(); ++i) y0[i] += y1[i];
-      EXPECT_LT(test::max_abs_diff(y0, y), 1e-5f * std::max(1.f, test::rms_of(y))) << weight_format_name(f) << " T=" << T;
+      EXPECT_LT(test::max_abs_diff(y0, y), 1e-5f * std::max(1.f, test::rms_of(y)))
+          << weight_format_name(f) << " T=" << T;
     }
   }
   // Whole model, bf16 (f32 activations): the same logits. The int8-activation formats are
   // chaotic on this random model (a 4e-6 change of one layer's output flips an activation
   // rounding and moves the next layer's by 0.1; q8 failed at 1e-4 under load), so for them the
   // product check above is the meaningful one.
-  const auto a = ids_of("text_prompt_ids.npy");
+  const auto a = test::golden_ids("text_prompt_ids.npy");
   for (WeightFormat f : {WeightFormat::kBF16}) {
     auto split = load(ctx, {128}, f), whole = load(ctx, {}, f);
     ASSERT_TRUE(split.ok() && whole.ok());
@@ -149,7 +148,7 @@ TEST(FfnPanels, QuantizedPanelsComputeWhatTheUnsplitMatrixDoes) {
 TEST(FfnPanels, ConvertCacheKeepsThePanelLayoutApart) {
   ComputeContext ctx(2);
   const std::string cache = test::temp_dir("panels-cache");
-  const auto a = ids_of("text_prompt_ids.npy");
+  const auto a = test::golden_ids("text_prompt_ids.npy");
   auto first = load(ctx, {128}, WeightFormat::kQ4, cache);
   ASSERT_TRUE(first.ok());
   EXPECT_FALSE((*first)->weights().from_convert_cache);

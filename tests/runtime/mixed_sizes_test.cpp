@@ -13,12 +13,6 @@
 namespace gs::runtime::gemma3n {
 namespace {
 
-std::vector<int32_t> ids_of(const std::string& golden) {
-  std::vector<int32_t> ids;
-  for (int64_t v : test::load_i64("gemma3n-tiny/golden/" + golden)) ids.push_back(static_cast<int32_t>(v));
-  return ids;
-}
-
 std::vector<float> rows(const std::vector<float>& logits, int V, int from, int to) {
   return {logits.begin() + static_cast<ptrdiff_t>(from) * V, logits.begin() + static_cast<ptrdiff_t>(to) * V};
 }
@@ -72,7 +66,7 @@ TEST(MixedSizes, PrefillTogetherMatchesEachSizesGoldens) {
   Mixed t;
   ASSERT_TRUE(t.m);
   const int V = t.m->text_config().vocab_size;
-  const auto a = ids_of("text_prompt_ids.npy"), s = ids_of("matformer_prompt_ids.npy");
+  const auto a = test::golden_ids("text_prompt_ids.npy"), s = test::golden_ids("matformer_prompt_ids.npy");
   auto ka = t.m->new_sequence(t.m->full()), ks = t.m->new_sequence(t.slice);
   SequenceKv* kvs[] = {ka.get(), ks.get()};
   const LayerPlan* plans[] = {&t.m->full(), &t.slice};
@@ -95,7 +89,8 @@ TEST(MixedSizes, GreedyTogetherMatchesEachSizesGoldens) {
   ASSERT_TRUE(t.m);
   const int V = t.m->text_config().vocab_size;
   const std::vector<std::string> names = {"text", "matformer"};
-  std::vector<std::vector<int32_t>> prompt = {ids_of("text_prompt_ids.npy"), ids_of("matformer_prompt_ids.npy")};
+  std::vector<std::vector<int32_t>> prompt = {test::golden_ids("text_prompt_ids.npy"),
+                                              test::golden_ids("matformer_prompt_ids.npy")};
   std::vector<std::vector<int64_t>> gold = {test::load_i64("gemma3n-tiny/golden/text_greedy_tokens.npy"),
                                             test::load_i64("gemma3n-tiny/golden/matformer_greedy_tokens.npy")};
   auto ka = t.m->new_sequence(t.m->full()), ks = t.m->new_sequence(t.slice);
@@ -105,7 +100,8 @@ TEST(MixedSizes, GreedyTogetherMatchesEachSizesGoldens) {
   std::vector<std::vector<float>> step_logits(2);
   StepBatch b;
   for (int q = 0; q < 2; ++q)
-    for (size_t i = 0; i < prompt[q].size(); ++i) b.add(prompt[q][i], static_cast<int32_t>(i), q, i + 1 == prompt[q].size());
+    for (size_t i = 0; i < prompt[q].size(); ++i)
+      b.add(prompt[q][i], static_cast<int32_t>(i), q, i + 1 == prompt[q].size());
   std::vector<int> order = {0, 1};  // sequence of each logits row
   while (!order.empty()) {
     StepOutput out;

@@ -27,12 +27,6 @@ Loaded load(const std::string& dir) {
   return l;
 }
 
-std::vector<int32_t> prompt(const std::string& golden) {
-  std::vector<int32_t> ids;
-  for (int64_t v : test::load_i64("gemma3n-tiny/golden/" + golden)) ids.push_back(static_cast<int32_t>(v));
-  return ids;
-}
-
 // Prefill logits for all positions.
 std::vector<float> prefill(const TextModel& m, const LayerPlan& plan, const std::vector<int32_t>& ids,
                            std::vector<float>* hidden = nullptr) {
@@ -70,7 +64,7 @@ std::vector<int32_t> greedy(const TextModel& m, const LayerPlan& plan, const std
 }
 
 void check_goldens(const TextModel& m, const LayerPlan& plan, const std::string& g) {
-  const auto ids = prompt(g + "_prompt_ids.npy");
+  const auto ids = test::golden_ids(g + "_prompt_ids.npy");
   const auto logits = prefill(m, plan, ids);
   const auto want = test::load_f32("gemma3n-tiny/golden/" + g + "_prefill_logits_f64.npy");
   EXPECT_LT(test::max_abs_diff(logits, want), 2e-3f) << g << " prefill logits";
@@ -88,7 +82,7 @@ TEST(TextParity, PrefillLogitsHiddenStatesAndGreedy) {
   ASSERT_TRUE(l.model);
   const auto& m = *l.model;
   // text_* goldens use the same prompt name as the f32 model.
-  const auto ids = prompt("text_prompt_ids.npy");
+  const auto ids = test::golden_ids("text_prompt_ids.npy");
   std::vector<float> hidden;
   const auto logits = prefill(m, m.full(), ids, &hidden);
   EXPECT_LT(test::max_abs_diff(logits, test::load_f32("gemma3n-tiny/golden/text_prefill_logits_f64.npy")), 2e-3f);

@@ -25,6 +25,13 @@ inline std::vector<int64_t> load_i64(const std::string& rel) {
   return a.ok() ? a->to_i64() : std::vector<int64_t>{};
 }
 
+// Token ids of a golden prompt (gemma3n-tiny/golden/<name>) as the model takes them.
+inline std::vector<int32_t> golden_ids(const std::string& name) {
+  std::vector<int32_t> ids;
+  for (int64_t v : load_i64("gemma3n-tiny/golden/" + name)) ids.push_back(static_cast<int32_t>(v));
+  return ids;
+}
+
 inline float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   if (a.size() != b.size()) return INFINITY;
   float m = 0;
