@@ -23,6 +23,10 @@ void add_model_options(CLI::App& app, ModelOptions* o) {
                  "cut dense down_proj into column panels at these FFN widths: auto (the MatFormer presets' "
                  "narrower widths), off, or a comma list")
       ->capture_default_str();
+  app.add_option("--q4-layout", o->q4_layout,
+                 "q4 weights of whole-matrix products: groups (rows interleaved by 8) or rows (plain, comparison)")
+      ->check(CLI::IsMember({"groups", "rows"}))
+      ->capture_default_str();
   app.add_option("--cache-dir", o->cache_dir,
                  "where quantized weights are cached: auto (~/.cache/gemma3n-server), off, or a directory")
       ->capture_default_str();
@@ -62,6 +66,7 @@ std::unique_ptr<LoadedModel> load_model(const ModelOptions& o) {
   mo.ple.resident = o.ple_resident;
   mo.convert_cache_dir = resolve_cache_dir(o.cache_dir);
   mo.sparse_ffn = !o.dense_ffn;
+  mo.q4_row_groups = o.q4_layout == "groups";
   if (o.ffn_panels != "auto") {
     mo.ffn_panel_widths.emplace();
     if (o.ffn_panels != "off" && !parse_widths(o.ffn_panels, &*mo.ffn_panel_widths)) {

@@ -18,7 +18,8 @@ struct ModelOptions {
   size_t ple_cache_mb = 64;
   bool ple_resident = false;
   bool dense_ffn = false;           // comparison: no sparse FFN path
-  std::string ffn_panels = "auto";  // down_proj column panels: auto (presets), off, or "w1,w2"
+  std::string ffn_panels = "auto";
+  std::string q4_layout = "groups";  // kQ4 product weights: rows interleaved in groups of 8, or plain rows  // down_proj column panels: auto (presets), off, or "w1,w2"
   std::string cache_dir = "auto";   // convert cache: auto (~/.cache/gemma3n-server), off, or a directory
 };
 

@@ -2,6 +2,7 @@
 
 #include "runtime/core/weight_memory.h"
 #include "runtime/kernels/isa.h"
+#include "runtime/kernels/q4_interleave.h"
 #include "runtime/kernels/quant.h"
 #include "runtime/kernels/quant_kernels.h"
 
@@ -43,6 +44,30 @@ void f32_rows(const WeightView& w, int64_t r0, int64_t r1, const float* x, int64
   }
 }
 
+// Where conversion writes row r: in place for plain rows; for interleaved ones, into a staging
+// buffer of 8 plain rows that done() rewrites as one group once its last row is in.
+class RowGroupWriter {
+ public:
+  RowGroupWriter(uint8_t* base, size_t row_bytes, int64_t blocks, int32_t group)
+      : base_(base), rb_(row_bytes), blocks_(blocks), group_(group) {
+    if (group_ > 1) stage_.resize(rb_ * static_cast<size_t>(group_));
+  }
+  uint8_t* row(int64_t r) {
+    return group_ == 1 ? base_ + static_cast<size_t>(r) * rb_ : stage_.data() + static_cast<size_t>(r % group_) * rb_;
+  }
+  void done(int64_t r) {
+    if (group_ == 1 || (r + 1) % group_ != 0) return;
+    interleave_q4_group(stage_.data(), rb_, blocks_, base_ + static_cast<size_t>(r + 1 - group_) * rb_);
+  }
+
+ private:
+  uint8_t* base_;
+  size_t rb_;
+  int64_t blocks_;
+  int32_t group_;
+  std::vector<uint8_t> stage_;
+};
+
 }  // namespace
 
 const char* weight_format_name(WeightFormat f) {
@@ -64,6 +89,11 @@ bool parse_weight_format(const std::string& s, WeightFormat* out) {
   return false;
 }
 
+WeightView WeightView::row(int64_t r) const {
+  if (interleave != 1) throw std::logic_error("WeightView::row: an interleaved weight has no contiguous row");
+  return {format, 1, cols, row_bytes, data + static_cast<size_t>(r) * row_bytes};
+}
+
 WeightView WeightView::first_rows(int64_t n) const {
   WeightView v = *this;
   v.rows = std::min(n, rows);
@@ -82,7 +112,8 @@ size_t WeightView::used_row_bytes() const { return std::min(row_bytes, row_bytes
 
 void OwnedWeight::Free::operator()(uint8_t* p) const { std::free(p); }
 
-OwnedWeight OwnedWeight::from_f32(const float* data, int64_t rows, int64_t cols, WeightFormat format) {
+OwnedWeight OwnedWeight::from_f32(const float* data, int64_t rows, int64_t cols, WeightFormat format,
+                                  int32_t interleave) {
   if (cols % block_cols(format) != 0) format = WeightFormat::kF32;
   OwnedWeight o;
   const size_t rb = row_bytes_for(format, cols);
@@ -90,17 +121,20 @@ OwnedWeight OwnedWeight::from_f32(const float* data, int64_t rows, int64_t cols,
   const size_t alloc = std::max<size_t>(64, (o.size_ + 63) / 64 * 64);
   o.storage_.reset(alloc_weight_memory(alloc).release());
   if (!o.storage_) throw std::bad_alloc();
+  const int32_t group = q4_row_group_for(format, rows, cols, interleave);
+  RowGroupWriter out(o.storage_.get(), rb, cols / block_cols(format), group);
   for (int64_t r = 0; r < rows; ++r) {
-    uint8_t* dst = o.storage_.get() + static_cast<size_t>(r) * rb;
+    uint8_t* dst = out.row(r);
     const float* src = data + r * cols;
     if (format == WeightFormat::kF32) std::memcpy(dst, src, rb);
     else quantize_row(format, src, cols, dst);
+    out.done(r);
   }
-  o.view_ = WeightView{format, rows, cols, rb, o.storage_.get()};
+  o.view_ = WeightView{format, rows, cols, rb, o.storage_.get(), group};
   return o;
 }
 
-OwnedWeight OwnedWeight::from_tensor(const TensorRef& t, WeightFormat format) {
+OwnedWeight OwnedWeight::from_tensor(const TensorRef& t, WeightFormat format, int32_t interleave) {
   const int64_t rows = t.shape.empty() ? 1 : t.shape[0];
   const int64_t cols = rows == 0 ? 0 : t.numel() / std::max<int64_t>(rows, 1);
   if (format == WeightFormat::kBF16 && t.dtype == DType::kBF16) {  // as shipped: a plain copy
@@ -120,13 +154,16 @@ OwnedWeight OwnedWeight::from_tensor(const TensorRef& t, WeightFormat format) {
   o.storage_.reset(alloc_weight_memory(o.size_).release());
   if (!o.storage_) throw std::bad_alloc();
   std::vector<float> row(static_cast<size_t>(cols));
+  const int32_t group = q4_row_group_for(f, rows, cols, interleave);
+  RowGroupWriter out(o.storage_.get(), rb, cols / block_cols(f), group);
   for (int64_t r = 0; r < rows; ++r) {
     t.rows_to_f32(r, 1, 0, cols, row.data());
-    uint8_t* dst = o.storage_.get() + static_cast<size_t>(r) * rb;
+    uint8_t* dst = out.row(r);
     if (f == WeightFormat::kF32) std::memcpy(dst, row.data(), rb);
     else quantize_row(f, row.data(), cols, dst);
+    out.done(r);
   }
-  o.view_ = WeightView{f, rows, cols, rb, o.storage_.get()};
+  o.view_ = WeightView{f, rows, cols, rb, o.storage_.get(), group};
   return o;
 }
 
@@ -144,6 +181,12 @@ ActBlocks quantize_acts_shared(const ComputeContext& ctx, const float* x, int64_
 }  // namespace quant_detail
 
 void weight_row_to_f32(const WeightView& w, int64_t r, float* dst) {
+  if (w.interleave != 1) {
+    thread_local std::vector<uint8_t> plain;
+    plain.resize(w.row_bytes);
+    q4_plain_row(w, r, plain.data());
+    return dequantize_row(w.format, plain.data(), w.cols, dst);
+  }
   const uint8_t* src = w.data + static_cast<size_t>(r) * w.row_bytes;
   if (w.format == WeightFormat::kF32) std::memcpy(dst, src, static_cast<size_t>(w.cols) * 4);
   else dequantize_row(w.format, src, w.cols, dst);
@@ -168,6 +211,16 @@ int64_t grain_for(const ComputeContext& ctx, const WeightView& w, int64_t n, int
   return std::max<int64_t>(64, row_grain(ctx, rows));
 }
 
+// parallel_for over [0, rows) in tasks that start and end on multiples of `unit` (except the
+// last): interleaved kQ4 tasks then never split a group of 8 rows between two threads, each of
+// which would compute the whole group.
+template <class Fn>
+void for_row_units(const ComputeContext& ctx, int64_t rows, int64_t grain, int64_t unit, const Fn& fn) {
+  if (unit == 1) return ctx.parallel_for(rows, grain, fn);
+  ctx.parallel_for((rows + unit - 1) / unit, std::max<int64_t>(1, grain / unit),
+                   [&](int64_t u0, int64_t u1) { fn(u0 * unit, std::min(rows, u1 * unit)); });
+}
+
 bool takes_int8(const WeightView& w, int64_t n) {
   return w.format != WeightFormat::kF32 && quant_detail::uses_int8_acts(w.format, w.cols, n) && has_avx2_fma_f16c();
 }
@@ -182,7 +235,7 @@ void matmul(const ComputeContext& ctx, const WeightView& w, const float* x, int6
   quant_detail::ActBlocks acts{};
   // Quantize the activations once rather than once per task.
   if (int8) acts = quant_detail::quantize_acts_shared(ctx, x, n, x_stride, w.cols);
-  ctx.parallel_for(w.rows, grain_for(ctx, w, n, w.rows, int8), [&](int64_t r0, int64_t r1) {
+  for_row_units(ctx, w.rows, grain_for(ctx, w, n, w.rows, int8), w.interleave, [&](int64_t r0, int64_t r1) {
     weight_rows(w, r0, r1, x, n, x_stride, y, y_stride, int8 ? &acts : nullptr);
   });
 }
@@ -190,8 +243,9 @@ void matmul(const ComputeContext& ctx, const WeightView& w, const float* x, int6
 void matmul_same_input(const ComputeContext& ctx, std::span<const SameInputOut> outs, const float* x, int64_t n) {
   if (outs.empty() || n <= 0) return;
   const WeightView& w0 = outs[0].w;
-  int64_t total = 0;
+  int64_t total = 0, unit = kQ4RowGroup;
   for (const auto& o : outs) {
+    if (o.w.rows % kQ4RowGroup != 0) unit = 1;  // later weights' groups would straddle task bounds
     if (o.w.format != w0.format || o.w.cols != w0.cols) {  // a checkpoint of mixed dtypes: one by one
       for (const auto& p : outs) matmul(ctx, p.w, x, n, p.y);
       return;
@@ -202,7 +256,7 @@ void matmul_same_input(const ComputeContext& ctx, std::span<const SameInputOut> 
   const bool int8 = takes_int8(w0, n);
   quant_detail::ActBlocks acts{};
   if (int8) acts = quant_detail::quantize_acts_shared(ctx, x, n, w0.cols, w0.cols);
-  ctx.parallel_for(total, grain_for(ctx, w0, n, total, int8), [&](int64_t r0, int64_t r1) {
+  for_row_units(ctx, total, grain_for(ctx, w0, n, total, int8), unit, [&](int64_t r0, int64_t r1) {
     int64_t base = 0;
     for (const auto& o : outs) {
       const int64_t a = std::max(r0, base) - base, b = std::min(r1, base + o.w.rows) - base;

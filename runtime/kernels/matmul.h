@@ -28,13 +28,16 @@ struct WeightView {
   int64_t cols = 0;        // in features (used part)
   size_t row_bytes = 0;    // stride between rows in bytes
   const uint8_t* data = nullptr;
+  // 1: rows one after the other. kQ4 only, 8: rows interleaved in groups of 8 (q4_interleave.h);
+  // such a view has no contiguous single row (row() refuses it).
+  int32_t interleave = 1;
 
   // Leading `n` output rows (MatFormer gate/up slices).
   WeightView first_rows(int64_t n) const;
   // Leading `n` input columns (MatFormer down_proj slices); quantized formats need whole blocks.
   WeightView first_cols(int64_t n) const;
-  // Row r alone, as a one-row weight (the sparse paths' gathered rows).
-  WeightView row(int64_t r) const { return {format, 1, cols, row_bytes, data + static_cast<size_t>(r) * row_bytes}; }
+  // Row r alone, as a one-row weight (the sparse paths' gathered rows). Plain layouts only.
+  WeightView row(int64_t r) const;
   bool empty() const { return data == nullptr; }
   size_t bytes() const { return row_bytes * static_cast<size_t>(rows); }
   // Bytes a product reads from one row: its `cols` used columns (row_bytes may be a wider
@@ -49,9 +52,12 @@ class OwnedWeight {
   const WeightView& view() const { return view_; }
   size_t bytes() const { return size_; }
   // Converts a 2-D checkpoint tensor to `format`.
-  static OwnedWeight from_tensor(const TensorRef& t, WeightFormat format);
+  // `interleave` 8 asks for the interleaved kQ4 layout; it is taken only when the result is kQ4
+  // and can_interleave_q4(rows, cols), else the rows stay plain.
+  static OwnedWeight from_tensor(const TensorRef& t, WeightFormat format, int32_t interleave = 1);
   // From float32 rows (e.g. a slice assembled by hand).
-  static OwnedWeight from_f32(const float* data, int64_t rows, int64_t cols, WeightFormat format);
+  static OwnedWeight from_f32(const float* data, int64_t rows, int64_t cols, WeightFormat format,
+                              int32_t interleave = 1);
 
  private:
   struct Free { void operator()(uint8_t* p) const; };

@@ -1,6 +1,7 @@
 // Dispatch, scalar codecs and the scalar reference for the block-quantized formats (layout in
 // quant.h). The AVX2 kernels live in quant_avx2.cpp.
 #include "runtime/kernels/quant.h"
+#include "runtime/kernels/q4_interleave.h"
 
 #include <cblas.h>
 
@@ -113,11 +114,17 @@ bool is_finite_block(const float* x) {
 
 // y[i, r] = sum over the row's weight blocks of term(row, i, b), summed in double: the loop that
 // the scalar twins of the int8 kernels share.
+// Interleaved kQ4 rows are first gathered back into plain blocks (q4_plain_row).
 template <class Term>
 void i8_reference_rows(const WeightView& w, int64_t r0, int64_t r1, int64_t n, int64_t blocks, float* y, int64_t ys,
                        Term term) {
+  std::vector<uint8_t> plain(w.interleave != 1 ? w.row_bytes : 0);
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_bytes;
+    if (w.interleave != 1) {
+      q4_plain_row(w, r, plain.data());
+      row = plain.data();
+    }
     for (int64_t i = 0; i < n; ++i) {
       double acc = 0.0;
       for (int64_t b = 0; b < blocks; ++b) acc += term(row, i, b);

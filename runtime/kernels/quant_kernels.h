@@ -1,5 +1,5 @@
 // Internal to runtime/kernels/quant*.cpp: the per-ISA entry points behind quant.h's dispatch.
-// The AVX2 versions are defined in quant_avx2.cpp, int8_matmul_avx2.cpp and sparse_avx2.cpp (compiled
+// The AVX2 versions are defined in quant_avx2.cpp, int8_matmul_avx2.cpp, q4x8_matmul_avx2.cpp and sparse_avx2.cpp (compiled
 // with -mavx2 -mfma -mf16c) and must only be called when has_avx2_fma_f16c() holds.
 #pragma once
 #include <cstdint>
@@ -51,6 +51,10 @@ ActBlocks act_scratch(int64_t n, int64_t cols);
 ActBlocks quantize_acts_shared(const ComputeContext& ctx, const float* x, int64_t n, int64_t x_stride, int64_t cols);
 void q4_matmul_rows_i8_avx2(const WeightView& w, int64_t row_begin, int64_t row_end, const ActBlocks& acts,
                             int64_t n, float* y, int64_t y_stride);
+// The same for interleaved kQ4 weights (w.interleave == 8, q4_interleave.h); rows [row_begin,
+// row_end) need not be whole groups. Defined in q4x8_matmul_avx2.cpp.
+void q4x8_matmul_rows_i8_avx2(const WeightView& w, int64_t row_begin, int64_t row_end, const ActBlocks& acts,
+                              int64_t n, float* y, int64_t y_stride);
 // kQ8 weights (blocks of 32) times the same int8 activations (blocks of 64: each weight block
 // lies in one activation block). Needs cols % 64 == 0.
 void q8_matmul_rows_i8_avx2(const WeightView& w, int64_t row_begin, int64_t row_end, const ActBlocks& acts,
@@ -65,7 +69,8 @@ inline bool uses_int8_acts(WeightFormat f, int64_t cols, int64_t n) {
 // The int8 kernel of w.format (kQ4 or kQ8).
 inline void int8_matmul_rows_avx2(const WeightView& w, int64_t r0, int64_t r1, const ActBlocks& acts, int64_t n,
                                   float* y, int64_t ys) {
-  if (w.format == WeightFormat::kQ4) q4_matmul_rows_i8_avx2(w, r0, r1, acts, n, y, ys);
+  if (w.format == WeightFormat::kQ4 && w.interleave != 1) q4x8_matmul_rows_i8_avx2(w, r0, r1, acts, n, y, ys);
+  else if (w.format == WeightFormat::kQ4) q4_matmul_rows_i8_avx2(w, r0, r1, acts, n, y, ys);
   else q8_matmul_rows_i8_avx2(w, r0, r1, acts, n, y, ys);
 }
 

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <random>
 
+#include "runtime/kernels/q4_interleave.h"
 #include "runtime/kernels/quant.h"
 
 namespace gs::runtime {
@@ -51,6 +52,13 @@ uint64_t read_u64(const uint8_t* p) {
 }
 
 bool valid_format(uint32_t f) { return f <= static_cast<uint32_t>(WeightFormat::kQ4); }
+
+// An entry's format word: the WeightFormat in the low byte, the row group above it (0 in files
+// written before interleaved rows existed: plain).
+constexpr uint32_t kGroupShift = 8;
+uint32_t format_word(const WeightView& v) {
+  return static_cast<uint32_t>(v.format) | (static_cast<uint32_t>(v.interleave) << kGroupShift);
+}
 
 size_t row_bytes_of(WeightFormat f, int64_t cols) {
   if (cols % block_cols(f) != 0) return 0;
@@ -166,14 +174,18 @@ Expected<std::unique_ptr<ConvertCacheReader>> ConvertCacheReader::open(const std
     if (!in.take(name.data(), name_len) || !in.take(&fmt, 4) || !in.take(&rows, 8) || !in.take(&cols, 8) ||
         !in.take(&row_bytes, 8) || !in.take(&offset, 8))
       return bad("truncated index");
+    const uint32_t group_word = fmt >> kGroupShift;
+    fmt &= (1u << kGroupShift) - 1;
     if (!valid_format(fmt) || rows <= 0 || cols <= 0 || rows > (int64_t{1} << 32) || cols > (int64_t{1} << 32))
       return bad("bad entry " + name);
     const auto f = static_cast<WeightFormat>(fmt);
+    const int32_t group = group_word == 0 ? 1 : static_cast<int32_t>(group_word);
+    if (group != 1 && group != q4_row_group_for(f, rows, cols, group)) return bad("bad row group in " + name);
     if (row_bytes == 0 || row_bytes != row_bytes_of(f, cols)) return bad("bad row size in " + name);
     if (offset % kAlign != 0 || offset < kHeaderBytes || offset > index_at ||
         row_bytes > (index_at - offset) / static_cast<uint64_t>(rows))
       return bad("entry " + name + " out of bounds");
-    r->entries_[name] = WeightView{f, rows, cols, static_cast<size_t>(row_bytes), d + offset};
+    r->entries_[name] = WeightView{f, rows, cols, static_cast<size_t>(row_bytes), d + offset, group};
   }
   if (in.left != 0) return bad("trailing index bytes");
   // Read (not copy through the mapping: touching mapped pages would count them in our RSS next
@@ -189,11 +201,12 @@ Expected<std::unique_ptr<ConvertCacheReader>> ConvertCacheReader::open(const std
   return r;
 }
 
-const WeightView* ConvertCacheReader::find(const std::string& name, WeightFormat f, int64_t rows, int64_t cols) const {
+const WeightView* ConvertCacheReader::find(const std::string& name, WeightFormat f, int64_t rows, int64_t cols,
+                                           int32_t interleave) const {
   auto it = entries_.find(name);
   if (it == entries_.end()) return nullptr;
   const WeightView& v = it->second;
-  return v.format == f && v.rows == rows && v.cols == cols ? &v : nullptr;
+  return v.format == f && v.rows == rows && v.cols == cols && v.interleave == interleave ? &v : nullptr;
 }
 
 ConvertCacheWriter::~ConvertCacheWriter() {
@@ -220,7 +233,7 @@ Status ConvertCacheWriter::add(const std::string& name, const WeightView& v) {
   if (fd_ < 0) return make_error(ErrorCode::kInternal, "cache writer is closed");
   pos_ = (pos_ + kAlign - 1) / kAlign * kAlign;
   if (auto st = write_all(fd_, v.data, v.bytes(), pos_); !st.ok()) return st;
-  entries_.push_back({name, WeightView{v.format, v.rows, v.cols, v.row_bytes, nullptr}, pos_});
+  entries_.push_back({name, WeightView{v.format, v.rows, v.cols, v.row_bytes, nullptr, v.interleave}, pos_});
   pos_ += v.bytes();
   return ok_status();
 }
@@ -231,7 +244,7 @@ Status ConvertCacheWriter::commit() {
   auto put = [&](const void* p, size_t n) { index.append(static_cast<const char*>(p), n); };
   for (const Entry& e : entries_) {
     const auto name_len = static_cast<uint32_t>(e.name.size());
-    const auto fmt = static_cast<uint32_t>(e.view.format);
+    const uint32_t fmt = format_word(e.view);
     const uint64_t row_bytes = e.view.row_bytes;
     put(&name_len, 4);
     put(e.name.data(), e.name.size());

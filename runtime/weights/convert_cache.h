@@ -34,8 +34,10 @@ class ConvertCacheReader {
  public:
   // kNotFound when the file does not exist; kCorruptFile when it fails validation.
   static Expected<std::unique_ptr<ConvertCacheReader>> open(const std::string& path);
-  // The cached matrix `name` if it has exactly this format and shape.
-  const WeightView* find(const std::string& name, WeightFormat f, int64_t rows, int64_t cols) const;
+  // The cached matrix `name` if it has exactly this format, shape and row group (1: plain rows,
+  // 8: interleaved kQ4, q4_interleave.h).
+  const WeightView* find(const std::string& name, WeightFormat f, int64_t rows, int64_t cols,
+                         int32_t interleave = 1) const;
   size_t size() const { return size_; }
 
  private:

@@ -30,12 +30,13 @@ struct Loaded {
   std::vector<float> logits;
 };
 
-Loaded load_and_run(const std::string& dir, WeightFormat f, const std::string& cache_dir) {
+Loaded load_and_run(const std::string& dir, WeightFormat f, const std::string& cache_dir, bool q4_row_groups = true) {
   static ComputeContext ctx(2);
   TextModelOptions o;
   o.format_auto = false;
   o.format = f;
   o.convert_cache_dir = cache_dir;
+  o.q4_row_groups = q4_row_groups;
   auto m = TextModel::load(dir, o, ctx);
   EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().message);
   Loaded r;
@@ -95,11 +96,43 @@ TEST(ConvertCache, DamagedCacheIsIgnoredAndRewritten) {
   EXPECT_EQ(third.logits, plain.logits);
 }
 
+// kQ4 products keep their rows interleaved by 8 through the cache; rows read one at a time (the
+// sparse layers' up_proj) stay plain; the plain layout is another file. (That both layouts
+// compute the same products is tests/kernels/q4_interleave_test.cpp's job: on this random model
+// a summation-order difference can flip an int8 activation rounding and move logits a lot.)
+TEST(ConvertCache, Q4RowGroupsSurviveTheCache) {
+  const std::string model = make_model("cc-model4", 13), cache = test::temp_dir("cc-cache4");
+  const Loaded first = load_and_run(model, WeightFormat::kQ4, cache);
+  const Loaded second = load_and_run(model, WeightFormat::kQ4, cache);
+  ASSERT_TRUE(first.model && second.model);
+  ASSERT_TRUE(second.model->weights().from_convert_cache);
+  EXPECT_EQ(second.logits, first.logits);
+  const TextWeights& w = second.model->weights();
+  EXPECT_EQ(w.embed_tokens.interleave, 8);
+  int grouped = 0, plain_up = 0;
+  for (const LayerWeights& l : w.layers) {
+    EXPECT_EQ(l.q_proj.interleave, 8);
+    EXPECT_EQ(l.gate_proj.interleave, 8);
+    grouped += l.up_proj.interleave == 8;
+    plain_up += !l.down_proj_t.empty() && l.up_proj.interleave == 1;  // gathered rows
+    EXPECT_EQ(l.up_proj.interleave == 1, !l.down_proj_t.empty());
+  }
+  EXPECT_GT(grouped, 0);
+  EXPECT_GT(plain_up, 0);
+  const Loaded rows = load_and_run(model, WeightFormat::kQ4, cache, /*q4_row_groups=*/false);
+  ASSERT_TRUE(rows.model);
+  EXPECT_FALSE(rows.model->weights().from_convert_cache);
+  EXPECT_EQ(rows.model->weights().layers[0].q_proj.interleave, 1);
+  EXPECT_EQ(cache_files(cache).size(), 2u);
+}
+
 // Random byte flips, truncations and garbage: open() either rejects the file or returns entries
 // that lie inside it (ASan checks the reads below).
-TEST(ConvertCache, MutatedFilesNeverCrashTheReader) {
+class ConvertCacheFuzz : public ::testing::TestWithParam<WeightFormat> {};
+
+TEST_P(ConvertCacheFuzz, MutatedFilesNeverCrashTheReader) {
   const std::string model = make_model("cc-model3", 11), cache = test::temp_dir("cc-cache3");
-  load_and_run(model, WeightFormat::kQ8, cache);
+  load_and_run(model, GetParam(), cache);
   auto files = cache_files(cache);
   ASSERT_EQ(files.size(), 1u);
   std::ifstream in(files[0], std::ios::binary);
@@ -130,6 +163,9 @@ TEST(ConvertCache, MutatedFilesNeverCrashTheReader) {
   }
   EXPECT_GT(rejected, 100);
 }
+
+// kQ8: plain rows; kQ4: interleaved row groups (the format word's group byte).
+INSTANTIATE_TEST_SUITE_P(Formats, ConvertCacheFuzz, ::testing::Values(WeightFormat::kQ8, WeightFormat::kQ4));
 
 TEST(ConvertCache, FingerprintFollowsTheCheckpointBytes) {
   const std::string a = make_model("cc-fp-a", 1), b = make_model("cc-fp-b", 2);

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "runtime/kernels/q4_interleave.h"
 #include "runtime/models/gemma3n/text_model.h"
 #include "tests/support/compare.h"
 #include "tests/support/test_paths.h"
@@ -24,6 +25,14 @@ Expected<std::unique_ptr<TextModel>> load(const ComputeContext& ctx, std::vector
   o.convert_cache_dir = cache;
   o.ffn_panel_widths = std::move(panels);
   return TextModel::load(test::fixture_path("gemma3n-tiny/model"), o, ctx);
+}
+
+// Row r's bytes in the plain layout, whatever the view's row grouping.
+std::vector<uint8_t> plain_row(const WeightView& w, int64_t r) {
+  std::vector<uint8_t> out(w.used_row_bytes());
+  if (w.format == WeightFormat::kQ4) q4_plain_row(w, r, out.data());
+  else std::memcpy(out.data(), w.data + r * w.row_bytes, out.size());
+  return out;
 }
 
 LayerPlan tiny_slice(const TextModel& m) {
@@ -114,10 +123,16 @@ TEST(FfnPanels, QuantizedPanelsComputeWhatTheUnsplitMatrixDoes) {
     ASSERT_EQ((*whole)->weights().layers[4].down_proj.size(), 1u);
     const WeightView& w = (*whole)->weights().layers[4].down_proj[0].w;
     ASSERT_EQ(s.size(), 2u);
+    if (f == WeightFormat::kQ4) {  // the product layout: rows interleaved by 8, panels too
+      EXPECT_EQ(w.interleave, kQ4RowGroup);
+      EXPECT_EQ(s[0].w.interleave, kQ4RowGroup);
+      EXPECT_EQ(s[1].w.interleave, kQ4RowGroup);
+    }
     const size_t half = w.used_row_bytes() / 2;
     for (int64_t r = 0; r < w.rows; ++r) {
-      ASSERT_EQ(std::memcmp(s[0].w.data + r * s[0].w.row_bytes, w.data + r * w.row_bytes, half), 0);
-      ASSERT_EQ(std::memcmp(s[1].w.data + r * s[1].w.row_bytes, w.data + r * w.row_bytes + half, half), 0);
+      const auto whole_row = plain_row(w, r), left = plain_row(s[0].w, r), right = plain_row(s[1].w, r);
+      ASSERT_EQ(std::memcmp(left.data(), whole_row.data(), half), 0);
+      ASSERT_EQ(std::memcmp(right.data(), whole_row.data() + half, half), 0);
     }
     for (int64_t T : {1, 3, 7, 40}) {
       std::vector<float> h(static_cast<size_t>(T * 256)), y(static_cast<size_t>(T * 128)), y0(y.size()), y1(y.size());

@@ -40,6 +40,7 @@ Expected<std::unique_ptr<TextModel>> TextModel::load(const std::string& model_di
   m->max_context_ = std::min(opt.max_context, m->cfg_.text.max_position_embeddings);
   WeightLayout layout;
   layout.sparse_ffn = opt.sparse_ffn;
+  layout.q4_row_groups = opt.q4_row_groups;
   layout.ffn_panel_widths = opt.ffn_panel_widths ? *opt.ffn_panel_widths : preset_panel_widths(m->cfg_.text);
   auto w = load_text_weights(*m->store_, m->cfg_, m->format_, ctx, opt.ple, opt.convert_cache_dir, layout);
   if (!w.ok()) return w.error();

@@ -49,6 +49,7 @@ struct TextModelOptions {
   // Widths at which dense down_proj is cut into column panels (see WeightLayout); unset: the
   // narrower FFN widths of the MatFormer presets that apply to this checkpoint.
   std::optional<std::vector<int64_t>> ffn_panel_widths;
+  bool q4_row_groups = true;                   // interleaved kQ4 rows (see WeightLayout)
 };
 
 class TextModel {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "runtime/kernels/q4_interleave.h"
 #include "runtime/kernels/quant.h"
 #include "runtime/weights/convert_cache.h"
 #include "runtime/weights/convert_cache_prune.h"
@@ -17,10 +18,18 @@ std::string shape_str(const std::vector<int64_t>& s) {
   return r + "]";
 }
 
+// How a matrix is read, which decides its storage.
+enum class Use {
+  kProduct,  // whole-matrix products: kQ4 rows interleaved in groups of 8 when the layout asks
+  kExact,    // the small steering matrices: never rounded (see Binder::mat)
+  kRowGather,  // read one row at a time (the sparse FFN's up_proj): plain rows
+};
+
 // Looks tensors up by name, checks their shapes against the config, converts and keeps them.
 class Binder {
  public:
-  Binder(const WeightStore& ws, TextWeights* tw, WeightFormat format) : ws_(ws), tw_(tw), format_(format) {}
+  Binder(const WeightStore& ws, TextWeights* tw, WeightFormat format, int32_t q4_row_group)
+      : ws_(ws), tw_(tw), format_(format), q4_row_group_(q4_row_group) {}
   // Converted matrices come from `reader` when it has them; new conversions go to `writer`.
   void set_cache(const ConvertCacheReader* reader, ConvertCacheWriter* writer) {
     reader_ = reader;
@@ -41,13 +50,15 @@ class Binder {
   // `exact`: the small matrices that steer every stream (AltUp router, LAuReL) are not rounded:
   // they keep the checkpoint's bf16 when it ships bf16 (widening them to f32 only doubled their
   // share of every decode step's reads, 30 MB per E2B token), else float32.
-  Status mat(const std::string& name, int64_t rows, int64_t cols, WeightView* out, bool exact = false) {
+  Status mat(const std::string& name, int64_t rows, int64_t cols, WeightView* out, Use use = Use::kProduct) {
     WeightFormat f = format_;
+    const bool exact = use == Use::kExact;
     if (exact) {
       const TensorRef* src = ws_.find(name);
       f = src && src->dtype == DType::kBF16 && format_ != WeightFormat::kF32 ? WeightFormat::kBF16 : WeightFormat::kF32;
     }
-    const WeightView* cached = reader_ && !exact ? reader_->find(name, f, rows, cols) : nullptr;
+    const int32_t group = q4_row_group_for(f, rows, cols, use == Use::kProduct ? q4_row_group_ : 1);
+    const WeightView* cached = reader_ && !exact ? reader_->find(name, f, rows, cols, group) : nullptr;
     if (reader_ && !exact && !cached) ++cache_misses_;
     auto t = get(name, {rows, cols}, /*resident=*/cached == nullptr);
     if (!t.ok()) return t.error();
@@ -56,7 +67,7 @@ class Binder {
       tw_->resident_bytes += cached->bytes();
       return ok_status();
     }
-    tw_->storage.push_back(OwnedWeight::from_tensor(**t, f));
+    tw_->storage.push_back(OwnedWeight::from_tensor(**t, f, group));
     drop(**t);
     tw_->resident_bytes += tw_->storage.back().bytes();
     *out = tw_->storage.back().view();
@@ -106,9 +117,10 @@ class Binder {
                     std::vector<ColumnPanel>* out) {
     std::vector<const WeightView*> cached;
     bool all_cached = reader_ != nullptr;
+    auto group_of = [&](size_t k) { return q4_row_group_for(format_, rows, bounds[k + 1] - bounds[k], q4_row_group_); };
     for (size_t k = 0; k + 1 < bounds.size(); ++k) {
       const WeightView* c = reader_ ? reader_->find(panel_key(name, bounds[k], bounds[k + 1]), format_, rows,
-                                                    bounds[k + 1] - bounds[k])
+                                                    bounds[k + 1] - bounds[k], group_of(k))
                                     : nullptr;
       if (reader_ && !c) ++cache_misses_;
       all_cached = all_cached && c;
@@ -131,7 +143,7 @@ class Binder {
       std::vector<float> panel(static_cast<size_t>(rows * pc));
       for (int64_t r = 0; r < rows; ++r)
         std::copy_n(&w[static_cast<size_t>(r * cols + c0)], pc, &panel[static_cast<size_t>(r * pc)]);
-      tw_->storage.push_back(OwnedWeight::from_f32(panel.data(), rows, pc, format_));
+      tw_->storage.push_back(OwnedWeight::from_f32(panel.data(), rows, pc, format_, group_of(k)));
       tw_->resident_bytes += tw_->storage.back().bytes();
       out->push_back({c0, tw_->storage.back().view()});
       add_to_cache(panel_key(name, c0, bounds[k + 1]), out->back().w);
@@ -167,6 +179,7 @@ class Binder {
   const WeightStore& ws_;
   TextWeights* tw_;
   WeightFormat format_;
+  int32_t q4_row_group_;  // 8: kQ4 products interleave their rows (WeightLayout::q4_row_groups)
   const ConvertCacheReader* reader_ = nullptr;
   ConvertCacheWriter* writer_ = nullptr;
   bool write_failed_ = false;
@@ -181,14 +194,17 @@ struct CacheSetup {
   std::string path;
 };
 
-// "" for the default layout; else what differs ("dense", "p8192", "dense-p8192").
-std::string layout_tag(const WeightLayout& layout) {
+// "" for the plain default layout; else what differs ("dense", "p8192", "dense-p8192-r8").
+std::string layout_tag(const WeightLayout& layout, WeightFormat format) {
   std::string tag = layout.sparse_ffn ? "" : "dense";
+  auto part = [&](const std::string& p) { tag += (tag.empty() ? "" : "-") + p; };
   if (!layout.ffn_panel_widths.empty()) {
-    tag += tag.empty() ? "p" : "-p";
+    std::string p = "p";
     for (size_t i = 0; i < layout.ffn_panel_widths.size(); ++i)
-      tag += (i ? "_" : "") + std::to_string(layout.ffn_panel_widths[i]);
+      p += (i ? "_" : "") + std::to_string(layout.ffn_panel_widths[i]);
+    part(p);
   }
+  if (layout.q4_row_groups && format == WeightFormat::kQ4) part("r8");
   return tag;
 }
 
@@ -196,7 +212,7 @@ CacheSetup open_convert_cache(const WeightStore& ws, WeightFormat format, const 
                               const WeightLayout& layout) {
   CacheSetup c;
   if (dir.empty() || !is_block_quantized(format)) return c;
-  c.path = convert_cache_path(dir, checkpoint_fingerprint(ws), format, layout_tag(layout));
+  c.path = convert_cache_path(dir, checkpoint_fingerprint(ws), format, layout_tag(layout, format));
   auto r = ConvertCacheReader::open(c.path);
   if (r.ok()) {
     c.reader = std::move(r).value();
@@ -240,9 +256,10 @@ Status bind_layer(Binder& b, const std::string& p, const TextConfig& c, int l, c
     GS_TRY(b.vec(p + "self_attn.k_norm.weight", {hd}, &w->k_norm));
   }
   GS_TRY(b.mat(p + "mlp.gate_proj.weight", F, D, &w->gate_proj));
-  GS_TRY(b.mat(p + "mlp.up_proj.weight", F, D, &w->up_proj));
+  const bool gathered = layout.sparse_ffn && c.activation_sparsity[l] > 0.f;  // see mlp_sparse
+  GS_TRY(b.mat(p + "mlp.up_proj.weight", F, D, &w->up_proj, gathered ? Use::kRowGather : Use::kProduct));
   const std::string down = p + "mlp.down_proj.weight";
-  if (layout.sparse_ffn && c.activation_sparsity[l] > 0.f) {
+  if (gathered) {
     GS_TRY(b.mat_transposed(down, D, F, &w->down_proj_t));
   } else if (const auto bounds = panel_bounds(layout.ffn_panel_widths, F); bounds.size() > 2) {
     GS_TRY(b.mat_panels(down, D, F, bounds, &w->down_proj));
@@ -257,10 +274,10 @@ Status bind_layer(Binder& b, const std::string& p, const TextConfig& c, int l, c
   GS_TRY(b.vec(p + "altup.correct_output_scale", {D}, &w->correct_output_scale));
   GS_TRY(b.vec(p + "altup.correction_coefs.weight", {N, N}, &w->correction_coefs));
   GS_TRY(b.vec(p + "altup.prediction_coefs.weight", {N * N, N}, &w->prediction_coefs));
-  GS_TRY(b.mat(p + "altup.modality_router.weight", N, D, &w->modality_router, true));
+  GS_TRY(b.mat(p + "altup.modality_router.weight", N, D, &w->modality_router, Use::kExact));
   GS_TRY(b.vec(p + "altup.router_norm.weight", {D}, &w->router_norm));
-  GS_TRY(b.mat(p + "laurel.linear_left.weight", r, D, &w->laurel_left, true));
-  GS_TRY(b.mat(p + "laurel.linear_right.weight", D, r, &w->laurel_right, true));
+  GS_TRY(b.mat(p + "laurel.linear_left.weight", r, D, &w->laurel_left, Use::kExact));
+  GS_TRY(b.mat(p + "laurel.linear_right.weight", D, r, &w->laurel_right, Use::kExact));
   GS_TRY(b.vec(p + "laurel.post_laurel_norm.weight", {D}, &w->post_laurel_norm));
   GS_TRY(b.mat(p + "per_layer_input_gate.weight", P, D, &w->per_layer_input_gate));
   GS_TRY(b.mat(p + "per_layer_projection.weight", D, P, &w->per_layer_projection));
@@ -297,7 +314,7 @@ Expected<std::unique_ptr<TextWeights>> load_text_weights(const WeightStore& ws, 
   (void)ctx;
   const TextConfig& c = cfg.text;
   auto tw = std::make_unique<TextWeights>();
-  Binder b(ws, tw.get(), format);
+  Binder b(ws, tw.get(), format, layout.q4_row_groups ? kQ4RowGroup : 1);
   for (size_t i = 1; i < layout.ffn_panel_widths.size(); ++i)
     if (layout.ffn_panel_widths[i] <= layout.ffn_panel_widths[i - 1])
       return make_error(ErrorCode::kInvalidArgument, "FFN panel widths must ascend");

@@ -79,6 +79,9 @@ struct WeightLayout {
   // boundary at w turns the slice's read into one contiguous stream; the full width reads the
   // panels one after the other and adds.
   std::vector<int64_t> ffn_panel_widths;
+  // kQ4 weights read by whole-matrix products store their rows interleaved in groups of 8
+  // (kernels/q4_interleave.h); rows read one at a time stay plain.
+  bool q4_row_groups = true;
 };
 
 // Binds and converts the text decoder's weights. `format` applies to the linear layers and the
