@@ -238,6 +238,21 @@ void q4_dot_i8_tabled(const uint8_t* row, const float* dw, const float* mw, int6
 
 // Rows [r, r1) against activation rows [0, na) of `a`. `dw`, `mw`: the f32 block scales of row
 // r onwards (blocks per row), or null: then the scales are read in passing (q4_dot_i8).
+// One weight row against na (1-4) activation rows, without scale tables; d4/s4 (fill_scales4)
+// only when the activations are exactly these 4 rows, else null.
+void q4_one_row(const uint8_t* row, int64_t blocks, const ActBlocks& a, int64_t cols, int64_t na, float* yr,
+                int64_t ys, const float* d4, const float* s4) {
+  switch (na) {
+    case 4:
+      if (d4) q4_dot_i8_rows4(row, blocks, a, cols, d4, s4, yr, ys);
+      else q4_dot_i8<4, 1>(row, blocks, a, cols, yr, ys);
+      break;
+    case 3: q4_dot_i8<3, 1>(row, blocks, a, cols, yr, ys); break;
+    case 2: q4_dot_i8<2, 2>(row, blocks, a, cols, yr, ys); break;  // rows4 measured 11 % slower here
+    default: *yr = q4_dot_i8_row<4>(row, blocks, a); break;
+  }
+}
+
 // Without tables (dw null), four rows go through q4_dot_i8_rows4 with d4/s4 (block-major
 // activation scales of these rows).
 void q4_rows_pass(const WeightView& w, int64_t r, int64_t r1, const ActBlocks& a, int64_t na, float* y, int64_t ys,
@@ -256,13 +271,22 @@ void q4_rows_pass(const WeightView& w, int64_t r, int64_t r1, const ActBlocks& a
       }
       continue;
     }
-    switch (na) {
-      case 4: q4_dot_i8_rows4(row, blocks, a, w.cols, d4, s4, yr, ys); break;
-      case 3: q4_dot_i8<3, 1>(row, blocks, a, w.cols, yr, ys); break;
-      case 2: q4_dot_i8<2, 2>(row, blocks, a, w.cols, yr, ys); break;  // rows4 measured 11 % slower here
-      default: *yr = q4_dot_i8_row<4>(row, blocks, a); break;
-    }
+    q4_one_row(row, blocks, a, w.cols, na, yr, ys, d4, s4);
   }
+}
+
+// The rows' activation scales and sums block-major (4 per block) for q4_dot_i8_rows4, in
+// thread_local scratch (grows only).
+void fill_scales4(const ActBlocks& a, int64_t blocks, float** d4, float** s4) {
+  thread_local std::vector<float> scales4;
+  if (scales4.size() < static_cast<size_t>(8 * blocks)) scales4.resize(static_cast<size_t>(8 * blocks));
+  *d4 = scales4.data();
+  *s4 = *d4 + 4 * blocks;
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t i = 0; i < 4; ++i) {
+      (*d4)[4 * b + i] = a.d[i * blocks + b];
+      (*s4)[4 * b + i] = a.s[i * blocks + b];
+    }
 }
 
 }  // namespace
@@ -282,18 +306,8 @@ void q4_matmul_rows_i8_avx2(const WeightView& w, int64_t r0, int64_t r1, const A
   float* dw = tabled ? table.data() : nullptr;
   float* mw = tabled ? dw + slab * blocks : nullptr;
   // Batched decode (one group of 4 rows): the rows' scales block-major for q4_dot_i8_rows4.
-  thread_local std::vector<float> scales4;
   float *d4 = nullptr, *s4 = nullptr;
-  if (n == 4) {
-    if (scales4.size() < static_cast<size_t>(8 * blocks)) scales4.resize(static_cast<size_t>(8 * blocks));
-    d4 = scales4.data();
-    s4 = d4 + 4 * blocks;
-    for (int64_t b = 0; b < blocks; ++b)
-      for (int64_t i = 0; i < 4; ++i) {
-        d4[4 * b + i] = a.d[i * blocks + b];
-        s4[4 * b + i] = a.s[i * blocks + b];
-      }
-  }
+  if (n == 4) fill_scales4(a, blocks, &d4, &s4);
   for (int64_t s0 = r0; s0 < r1; s0 += slab) {
     const int64_t s1 = std::min(r1, s0 + slab);
     if (tabled)
@@ -308,6 +322,19 @@ void q4_matmul_rows_i8_avx2(const WeightView& w, int64_t r0, int64_t r1, const A
       const ActBlocks ai = a.from_row(i, w.cols);
       q4_rows_pass(w, s0, s1, ai, std::min<int64_t>(4, n - i), y + i * ys, ys, dw, mw, d4, s4);
     }
+  }
+}
+
+void q4_gather_rows_i8_avx2(const WeightView& w, std::span<const int32_t> rows, int64_t k0, int64_t k1,
+                            const ActBlocks& a, int64_t n, float* y, int64_t ys) {
+  const int64_t blocks = w.cols / kQ4Block;
+  float *d4 = nullptr, *s4 = nullptr;
+  if (n == 4) fill_scales4(a, blocks, &d4, &s4);  // once per task, not once per row
+  for (int64_t i = 0; i < n; i += 4) {
+    const ActBlocks ai = a.from_row(i, w.cols);
+    const int64_t na = std::min<int64_t>(4, n - i);
+    for (int64_t k = k0; k < k1; ++k)
+      q4_one_row(w.data + static_cast<size_t>(rows[k]) * w.row_bytes, blocks, ai, w.cols, na, y + i * ys + k, ys, d4, s4);
   }
 }
 

@@ -55,6 +55,10 @@ void q4_matmul_rows_i8_avx2(const WeightView& w, int64_t row_begin, int64_t row_
 // row_end) need not be whole groups. Defined in q4x8_matmul_avx2.cpp.
 void q4x8_matmul_rows_i8_avx2(const WeightView& w, int64_t row_begin, int64_t row_end, const ActBlocks& acts,
                               int64_t n, float* y, int64_t y_stride);
+// Plain kQ4 rows rows[k0..k1) times the activations, into y[i * y_stride + k] (the sparse FFN's
+// gathered up_proj rows): the per-call setup of q4_matmul_rows_i8_avx2 done once for all.
+void q4_gather_rows_i8_avx2(const WeightView& w, std::span<const int32_t> rows, int64_t k0, int64_t k1,
+                            const ActBlocks& acts, int64_t n, float* y, int64_t y_stride);
 // kQ8 weights (blocks of 32) times the same int8 activations (blocks of 64: each weight block
 // lies in one activation block). Needs cols % 64 == 0.
 void q8_matmul_rows_i8_avx2(const WeightView& w, int64_t row_begin, int64_t row_end, const ActBlocks& acts,

@@ -14,6 +14,13 @@
 namespace gs::runtime {
 
 void weight_row_segment_to_f32(const WeightView& w, int64_t r, int64_t c0, int64_t len, float* dst) {
+  if (w.interleave != 1) {  // not contiguous: the whole row, then the segment
+    thread_local std::vector<float> full;
+    full.resize(static_cast<size_t>(w.cols));
+    weight_row_to_f32(w, r, full.data());
+    std::copy_n(full.data() + c0, len, dst);
+    return;
+  }
   const uint8_t* row = w.data + static_cast<size_t>(r) * w.row_bytes;
   switch (w.format) {
     case WeightFormat::kF32: std::memcpy(dst, row + c0 * 4, static_cast<size_t>(len) * 4); return;
@@ -28,11 +35,16 @@ namespace {
 // `acts`: the activations already quantized (uses_int8_acts on AVX2), else null.
 void gather_range(const WeightView& w, std::span<const int32_t> rows, int64_t k0, int64_t k1, const float* x,
                   int64_t n, int64_t xs, float* y, int64_t ys, const quant_detail::ActBlocks* acts) {
-  if (acts) {
+  // Interleaved kQ4 rows are not contiguous (the loader keeps gathered weights plain): they
+  // take the widened-tile path.
+  const bool plain = w.interleave == 1;
+  if (acts && plain && w.format == WeightFormat::kQ4)
+    return quant_detail::q4_gather_rows_i8_avx2(w, rows, k0, k1, *acts, n, y, ys);
+  if (acts && plain) {
     for (int64_t k = k0; k < k1; ++k) quant_detail::int8_matmul_rows_avx2(w.row(rows[k]), 0, 1, *acts, n, y + k, ys);
     return;
   }
-  if (w.format == WeightFormat::kF32 || n > quant_detail::kFusedMaxN) {
+  if (w.format == WeightFormat::kF32 || n > quant_detail::kFusedMaxN || !plain) {
     // Widen the selected rows into a dense tile and multiply once.
     thread_local std::vector<float> tile;
     tile.resize(static_cast<size_t>((k1 - k0) * w.cols));
@@ -49,7 +61,8 @@ void gather_range(const WeightView& w, std::span<const int32_t> rows, int64_t k0
 void transposed_range(const WeightView& wt, std::span<const int32_t> rows, int64_t c0, int64_t c1, const float* h,
                       int64_t n, int64_t hs, float* y, int64_t ys) {
   const int64_t len = c1 - c0, K = static_cast<int64_t>(rows.size());
-  if (n <= 4 && (wt.format == WeightFormat::kQ4 || wt.format == WeightFormat::kQ8) && has_avx2_fma_f16c()) {
+  if (n <= 4 && (wt.format == WeightFormat::kQ4 || wt.format == WeightFormat::kQ8) && wt.interleave == 1 &&
+      has_avx2_fma_f16c()) {
     for (int64_t i = 0; i < n; ++i) quant_detail::transposed_rows_avx2(wt, rows, h + i * hs, c0, c1, y + i * ys);
     return;
   }

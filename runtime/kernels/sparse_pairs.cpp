@@ -37,8 +37,8 @@ void matmul_pairs(const ComputeContext& ctx, const WeightView& w, const NeuronTo
   if (K == 0) return;
   ctx.count_weight_bytes(w.used_row_bytes() * static_cast<uint64_t>(K));
   const int64_t grain = std::max<int64_t>(16, K / (ctx.num_threads() * 8));
-  if (quant_detail::uses_int8_acts(w.format, w.cols, 1) && has_avx2_fma_f16c()) {
-    // q4/q8: the chunk's activations quantized once, then each pair through the int8 decode
+  if (quant_detail::uses_int8_acts(w.format, w.cols, 1) && has_avx2_fma_f16c() && w.interleave == 1) {
+    // q4/q8 (plain rows: the loader keeps row-gathered weights plain): the chunk's activations quantized once, then each pair through the int8 decode
     // kernel (one weight row, one activation row; the row stays in L1 for its tokens). Twice the
     // speed of widening the row and dotting in f32; q4's dense product rounds the same way.
     // K > 0, so some token is listed: quantize up to the last one.
@@ -95,7 +95,7 @@ void matmul_transposed_pairs(const ComputeContext& ctx, const WeightView& wt, co
 }
 
 void matmul_pairs_reference(const WeightView& w, const NeuronTokens& nt, const float* x, int64_t x_stride, float* val) {
-  if (quant_detail::uses_int8_acts(w.format, w.cols, 1)) {  // the same rule as the optimised path
+  if (quant_detail::uses_int8_acts(w.format, w.cols, 1) && w.interleave == 1) {  // the optimised path's rule
     for (size_t k = 0; k < nt.rows.size(); ++k) {
       for (int32_t j = nt.start[k]; j < nt.start[k + 1]; ++j)
         quant_matmul_rows_reference(w.format, w.row(nt.rows[k]), 0, 1, x + nt.token[j] * x_stride, 1, x_stride, val + j, 1);

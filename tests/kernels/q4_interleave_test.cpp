@@ -10,6 +10,7 @@
 #include "runtime/kernels/matmul.h"
 #include "runtime/kernels/q4_interleave.h"
 #include "runtime/kernels/quant.h"
+#include "runtime/kernels/sparse_matmul.h"
 #include "tests/kernels/quant_test_util.h"
 #include "tests/support/compare.h"
 
@@ -126,6 +127,30 @@ TEST(Q4Interleave, ProductsDoNotDependOnTheThreadCount) {
     if (first.empty()) first = ya;
     else EXPECT_EQ(ya, first) << threads << " threads";
   }
+}
+
+}  // namespace
+}  // namespace gs::runtime
+
+namespace gs::runtime {
+namespace {
+
+// The loader keeps row-gathered weights plain, but a gather over interleaved rows still works
+// (through widened f32 rows): the selected rows' products, within the int8 rounding of the
+// plain path's activations.
+TEST(Q4Interleave, GatheringInterleavedRowsStillWorks) {
+  ComputeContext ctx(2);
+  const Pair p = make_pair(64, 192, 19);
+  const std::vector<int32_t> rows = {0, 5, 9, 17, 40, 63};
+  const auto x = test::random_floats(2 * 192, 23);
+  std::vector<float> plain(2 * rows.size()), grouped(plain.size());
+  matmul_gather_rows(ctx, p.plain.view(), rows, x.data(), 2, 192, plain.data(), static_cast<int64_t>(rows.size()));
+  matmul_gather_rows(ctx, p.grouped.view(), rows, x.data(), 2, 192, grouped.data(), static_cast<int64_t>(rows.size()));
+  for (int64_t i = 0; i < 2; ++i)
+    for (size_t k = 0; k < rows.size(); ++k) {
+      const double tol = test::int8_act_bound(p.plain.view(), rows[k], x.data() + i * 192) + 1e-5;
+      EXPECT_NEAR(grouped[i * rows.size() + k], plain[i * rows.size() + k], tol) << "row " << rows[k];
+    }
 }
 
 }  // namespace
