@@ -15,6 +15,10 @@
 //       load yields elements 0..31 (& 0xF) and 32..63 (>> 4) without shuffles.
 //   kBF16 (2 bytes / weight): the checkpoint's own bfloat16, row stride = row_bytes.
 //
+// kQ4 weights read by whole-matrix products are stored with their rows interleaved in groups of
+// 8 (WeightView::interleave, q4_interleave.h): the same blocks and bytes, regrouped so that one
+// vpmaddubsw serves eight rows.
+//
 // Blocks are not aligned (34 and 36 bytes); the kernels use unaligned loads. kQ4 has the size of
 // llama.cpp's Q4_0 (decode is bound by the bytes read). Its per-block minimum, rather than a
 // symmetric scale, more than pays for the wider block: the asymmetric range of 64 Gaussian

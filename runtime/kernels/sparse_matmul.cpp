@@ -63,7 +63,23 @@ void transposed_range(const WeightView& wt, std::span<const int32_t> rows, int64
   const int64_t len = c1 - c0, K = static_cast<int64_t>(rows.size());
   if (n <= 4 && (wt.format == WeightFormat::kQ4 || wt.format == WeightFormat::kQ8) && wt.interleave == 1 &&
       has_avx2_fma_f16c()) {
-    for (int64_t i = 0; i < n; ++i) quant_detail::transposed_rows_avx2(wt, rows, h + i * hs, c0, c1, y + i * ys);
+    if (n == 1) return quant_detail::transposed_rows_avx2(wt, rows, h, c0, c1, y);
+    // Several rows (batched decode): rows holds the union of their active neurons, of which
+    // each activation row uses ~1/n. Listing each row's own neurons keeps the kernel's prefetch
+    // on blocks it will read (E4B shapes, 3107-neuron union, one core: 4 rows 0.76 -> 0.50 ms,
+    // 2 rows 0.39 -> 0.22 ms). Same neurons in the same order: the same sums.
+    thread_local std::vector<int32_t> own_rows;
+    thread_local std::vector<float> own_h;
+    for (int64_t i = 0; i < n; ++i) {
+      own_rows.clear();
+      own_h.clear();
+      for (int64_t k = 0; k < K; ++k)
+        if (h[i * hs + k] != 0.f) {
+          own_rows.push_back(rows[k]);
+          own_h.push_back(h[i * hs + k]);
+        }
+      quant_detail::transposed_rows_avx2(wt, own_rows, own_h.data(), c0, c1, y + i * ys);
+    }
     return;
   }
   for (int64_t i = 0; i < n; ++i) std::fill(y + i * ys + c0, y + i * ys + c1, 0.f);

@@ -86,6 +86,33 @@ TEST(SparseMatmul, TransposedRowsMatchReferenceForEveryFormat) {
   }
 }
 
+// Batched decode: the rows listed are the union of the activation rows' neurons, each row
+// non-zero on its own part of it (one row on none): each row lists its own neurons.
+TEST(SparseMatmul, TransposedRowsOfABatchUseEachRowsOwnNeurons) {
+  ComputeContext ctx(2);
+  const int64_t in = 512, out = 256;
+  const auto wf = test::random_floats(static_cast<size_t>(in * out), 15, 0.05f);
+  for (WeightFormat f : {WeightFormat::kQ4, WeightFormat::kQ8}) {
+    const auto wt = test::make_weight(f, wf, in, out);
+    const auto subset = random_subset(in, 0.3, 17);
+    const auto K = static_cast<int64_t>(subset.size());
+    for (int64_t n : {2, 3, 4}) {
+      auto h = test::random_floats(static_cast<size_t>(n * K), 18);
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t k = 0; k < K; ++k)
+          if (i == n - 1 || k % n != i) h[i * K + k] = 0.f;  // the last row: no neuron at all
+      std::vector<float> got(static_cast<size_t>(n * out), NAN), ref(got.size());
+      matmul_transposed_rows(ctx, wt.view, subset, h.data(), n, K, got.data(), out);
+      matmul_transposed_rows_reference(wt.view, subset, h.data(), n, K, ref.data(), out);
+      const double scale = max_abs(ref);
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_NEAR(got[i], ref[i], 1e-5 * scale * std::sqrt(static_cast<double>(K)) + 1e-6)
+            << weight_format_name(f) << " n=" << n << " i=" << i;
+      for (int64_t c = 0; c < out; ++c) ASSERT_EQ(got[(n - 1) * out + c], 0.f);
+    }
+  }
+}
+
 // The full transposed product over all rows equals the ordinary matmul with the untransposed
 // weight (f32), which is how the sparse layers keep the dense path's results.
 TEST(SparseMatmul, TransposedAllRowsEqualsMatmulOfTheTranspose) {
