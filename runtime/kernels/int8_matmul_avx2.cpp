@@ -333,16 +333,8 @@ void q4_gather_rows_i8_avx2(const WeightView& w, std::span<const int32_t> rows, 
   for (int64_t i = 0; i < n; i += 4) {
     const ActBlocks ai = a.from_row(i, w.cols);
     const int64_t na = std::min<int64_t>(4, n - i);
-    for (int64_t k = k0; k < k1; ++k) {
-      // Scattered rows: the hardware prefetcher cannot see the next one coming; request it
-      // whole (a 2048-column row is 18 lines) while this one is computed.
-      if (k + 1 < k1) {
-        const uint8_t* next = w.data + static_cast<size_t>(rows[k + 1]) * w.row_bytes;
-        for (size_t off = 0; off < static_cast<size_t>(blocks) * kQ4BlockBytes; off += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(next + off), _MM_HINT_T0);
-      }
+    for (int64_t k = k0; k < k1; ++k)
       q4_one_row(w.data + static_cast<size_t>(rows[k]) * w.row_bytes, blocks, ai, w.cols, na, y + i * ys + k, ys, d4, s4);
-    }
   }
 }
 
