@@ -20,7 +20,7 @@ namespace {
 // apply [d_w0..7] · d_x, and one FMA adds the minimum term [m_w0..7] · sum(x_block). Measured per
 // 8-row block unit from L3, one core: 25 cycles for one activation row, 83 for four; the four-row
 // unit's 72 vpmaddubsw/vpmaddwd appear to issue about one per cycle here.
-template <int NA>
+template <int NA, bool kPrefetch>
 void q4x8_group(const uint8_t* group, int64_t blocks, const ActBlocks& a, int64_t cols, float* out) {
   const __m256i mask = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
@@ -32,6 +32,16 @@ void q4x8_group(const uint8_t* group, int64_t blocks, const ActBlocks& a, int64_
   for (int i = 0; i < NA; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
     const uint8_t* unit = group + b * kQ4GroupBlockBytes;
+    // Batched decode (one pass, 2-4 rows): the units are requested 16 ahead (4.6 KB). With long rows the
+    // rows' activations (4 x 8192 bytes) no longer stay in L1 next to the weight stream, and
+    // the hardware prefetcher fell behind: measured on one core, weights from DRAM, 4 rows x
+    // 8192 columns 6.7 -> 11.0 GB/s (2048 columns: 8.1 -> 10.3). One row keeps pace without it
+    // and lost speed with it (29 -> 22 GB/s), so it is left out there, and so is prefill, whose
+    // slabs are reread from cache (pp512 126 -> 123 with it). A prefetch past the end is only a
+    // hint: it never faults.
+    if constexpr (kPrefetch && NA >= 2)
+      for (size_t line = 0; line < kQ4GroupBlockBytes; line += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(unit + 16 * kQ4GroupBlockBytes + line), _MM_HINT_T0);
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(unit)));
     const __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(unit + 16)));
     __m256i dot[NA];
@@ -65,12 +75,17 @@ void q4x8_group(const uint8_t* group, int64_t blocks, const ActBlocks& a, int64_
   for (int i = 0; i < NA; ++i) _mm256_storeu_ps(out + 8 * i, acc[i]);
 }
 
-void q4x8_group_any(const uint8_t* group, int64_t blocks, const ActBlocks& a, int64_t cols, int64_t na, float* out) {
+// `decode`: one pass over the weights (n <= 4), which prefetches; prefill rereads slabs.
+void q4x8_group_any(const uint8_t* group, int64_t blocks, const ActBlocks& a, int64_t cols, int64_t na, bool decode,
+                    float* out) {
   switch (na) {
-    case 4: return q4x8_group<4>(group, blocks, a, cols, out);
-    case 3: return q4x8_group<3>(group, blocks, a, cols, out);
-    case 2: return q4x8_group<2>(group, blocks, a, cols, out);
-    default: return q4x8_group<1>(group, blocks, a, cols, out);
+    case 4:
+      return decode ? q4x8_group<4, true>(group, blocks, a, cols, out) : q4x8_group<4, false>(group, blocks, a, cols, out);
+    case 3:
+      return decode ? q4x8_group<3, true>(group, blocks, a, cols, out) : q4x8_group<3, false>(group, blocks, a, cols, out);
+    case 2:
+      return decode ? q4x8_group<2, true>(group, blocks, a, cols, out) : q4x8_group<2, false>(group, blocks, a, cols, out);
+    default: return q4x8_group<1, false>(group, blocks, a, cols, out);
   }
 }
 
@@ -91,7 +106,7 @@ void q4x8_matmul_rows_i8_avx2(const WeightView& w, int64_t r0, int64_t r1, const
       const ActBlocks ai = a.from_row(i, w.cols);
       for (int64_t g = s0; g < s1; ++g) {
         alignas(32) float out[4 * kQ4RowGroup];
-        q4x8_group_any(w.data + static_cast<size_t>(g) * group_bytes, blocks, ai, w.cols, na, out);
+        q4x8_group_any(w.data + static_cast<size_t>(g) * group_bytes, blocks, ai, w.cols, na, n <= 4, out);
         // A task's range may start or end inside a group: the group is computed whole, only
         // the task's rows are written.
         const int64_t lo = std::max(r0, g * kQ4RowGroup), hi = std::min(r1, (g + 1) * kQ4RowGroup);
