@@ -236,8 +236,6 @@ void q4_dot_i8_tabled(const uint8_t* row, const float* dw, const float* mw, int6
   for (int i = 0; i < NA; ++i) y[i * ys] = hsum(acc[i]) + min_term(mw, a.s + i * blocks, blocks);
 }
 
-// Rows [r, r1) against activation rows [0, na) of `a`. `dw`, `mw`: the f32 block scales of row
-// r onwards (blocks per row), or null: then the scales are read in passing (q4_dot_i8).
 // One weight row against na (1-4) activation rows, without scale tables; d4/s4 (fill_scales4)
 // only when the activations are exactly these 4 rows, else null.
 void q4_one_row(const uint8_t* row, int64_t blocks, const ActBlocks& a, int64_t cols, int64_t na, float* yr,
@@ -253,6 +251,8 @@ void q4_one_row(const uint8_t* row, int64_t blocks, const ActBlocks& a, int64_t 
   }
 }
 
+// Rows [r, r1) against activation rows [0, na) of `a`. `dw`, `mw`: the f32 block scales of row
+// r onwards (blocks per row), or null: then the scales are read in passing (q4_dot_i8).
 // Without tables (dw null), four rows go through q4_dot_i8_rows4 with d4/s4 (block-major
 // activation scales of these rows).
 void q4_rows_pass(const WeightView& w, int64_t r, int64_t r1, const ActBlocks& a, int64_t na, float* y, int64_t ys,

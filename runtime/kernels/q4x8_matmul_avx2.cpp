@@ -32,13 +32,13 @@ void q4x8_group(const uint8_t* group, int64_t blocks, const ActBlocks& a, int64_
   for (int i = 0; i < NA; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t b = 0; b < blocks; ++b) {
     const uint8_t* unit = group + b * kQ4GroupBlockBytes;
-    // Batched decode (one pass, 2-4 rows): the units are requested 16 ahead (4.6 KB). With long rows the
-    // rows' activations (4 x 8192 bytes) no longer stay in L1 next to the weight stream, and
-    // the hardware prefetcher fell behind: measured on one core, weights from DRAM, 4 rows x
-    // 8192 columns 6.7 -> 11.0 GB/s (2048 columns: 8.1 -> 10.3). One row keeps pace without it
-    // and lost speed with it (29 -> 22 GB/s), so it is left out there, and so is prefill, whose
-    // slabs are reread from cache (pp512 126 -> 123 with it). A prefetch past the end is only a
-    // hint: it never faults.
+    // Batched decode (one pass, 2-4 rows): the units are requested 16 ahead (4.6 KB). With
+    // long rows the rows' activations (4 x 8192 bytes) no longer stay in L1 next to the weight
+    // stream, and the hardware prefetcher fell behind: measured on one core, weights from DRAM,
+    // 4 rows x 8192 columns 6.7 -> 11.0 GB/s (2048 columns: 8.1 -> 10.3). One row keeps pace
+    // without it and lost speed with it (29 -> 22 GB/s), so it is left out there. Prefill is
+    // left out too: its slabs are reread from cache (pp512 123 with it, 126 without, within this
+    // machine's noise). A prefetch past the end is only a hint: it never faults.
     if constexpr (kPrefetch && NA >= 2)
       for (size_t line = 0; line < kQ4GroupBlockBytes; line += 64)
         _mm_prefetch(reinterpret_cast<const char*>(unit + 16 * kQ4GroupBlockBytes + line), _MM_HINT_T0);
